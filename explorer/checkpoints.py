@@ -21,9 +21,14 @@ from safetensors.torch import load_file, save_file
 from explorer.errors import ExplorerError
 from explorer.models.base import Autoencoder, ModelConfig, build_model
 
-CHECKPOINT_ROOT = Path(__file__).resolve().parent.parent / "checkpoints"
+SHIPPED_ROOT = Path(__file__).resolve().parent.parent / "checkpoints"
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+def checkpoint_root() -> Path:
+    """Where checkpoints live: $EXPLORER_CHECKPOINTS, else the shipped checkpoints/ folder."""
+    return Path(os.environ.get("EXPLORER_CHECKPOINTS") or SHIPPED_ROOT)
 
 
 def checkpoint_name(family: str, dim: int) -> str:
@@ -44,7 +49,7 @@ def check_name(name: str) -> str:
 
 
 def default_dir(dataset: str, family: str, dim: int, root: Path | None = None) -> Path:
-    return Path(root or CHECKPOINT_ROOT) / dataset_folder(dataset) / checkpoint_name(family, dim)
+    return Path(root or checkpoint_root()) / dataset_folder(dataset) / checkpoint_name(family, dim)
 
 
 def versions() -> dict:
@@ -130,7 +135,7 @@ def load_checkpoint(ckpt_dir: str | Path, image_shape: tuple | None = None, devi
 
 def list_checkpoints(root: str | Path | None = None) -> list[Path]:
     """Every checkpoint folder under root, sorted by dataset then name."""
-    root = Path(root or CHECKPOINT_ROOT)
+    root = Path(root or checkpoint_root())
     if not root.is_dir():
         return []
     return sorted(p.parent for p in root.glob(f"*/*/{CONFIG}") if not p.parent.name.startswith("."))

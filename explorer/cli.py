@@ -1,0 +1,179 @@
+"""`explorer` command line: train, evaluate, embed, list, ship. Bad input: one line on stderr, exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+from explorer.errors import ExplorerError
+
+
+def _add_data_args(p):
+    p.add_argument("--data-root", help="folder holding downloadable datasets (default $EXPLORER_DATA or ./data)")
+    p.add_argument("--image-size", type=int, help="side length for sprites (32/64) and folder: datasets")
+    p.add_argument("--color", choices=["gray", "rgb"], default="gray", help="folder: datasets only")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from explorer.models import MODELS
+
+    parser = argparse.ArgumentParser(prog="explorer", description="Latent Explorer: train, evaluate and inspect autoencoders.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a model and write a checkpoint (PCA at the same d is fitted beside it)")
+    p.add_argument("--dataset", default="mnist5k")
+    p.add_argument("--model", default="conv-ae", choices=list(MODELS))
+    p.add_argument("--dim", type=int, default=16, help="code size d")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--patience", type=int, default=0, help="early stopping: epochs without improvement (0 = off)")
+    p.add_argument("--backbone", choices=["mlp", "conv"], help="sparse-ae, denoising-ae and vae")
+    p.add_argument("--beta", type=float, help="vae: weight of the KL term")
+    p.add_argument("--l1-weight", type=float, help="sparse-ae: weight of the L1 penalty")
+    p.add_argument("--noise", choices=["gaussian", "salt-pepper", "masking"], help="denoising-ae")
+    p.add_argument("--noise-level", type=float, help="denoising-ae")
+    p.add_argument("--out", help="checkpoint folder (default checkpoints/<dataset>/<model>-d<dim>)")
+    p.add_argument("--device", help="cuda, mps or cpu (default: the fastest available)")
+    _add_data_args(p)
+
+    p = sub.add_parser("evaluate", help="held-out metrics of a checkpoint beside PCA at the same d")
+    p.add_argument("checkpoint")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--data-root")
+
+    p = sub.add_parser("embed", help="write the codes of every image, with labels, to .csv or .parquet")
+    p.add_argument("checkpoint")
+    p.add_argument("--out", required=True)
+    p.add_argument("--data-root")
+
+    p = sub.add_parser("list", help="datasets, models and checkpoints")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--root", help="checkpoint root (default ./checkpoints)")
+
+    p = sub.add_parser("ship", help="retrain the checkpoints shipped with the app")
+    p.add_argument("--root", help="checkpoint root (default ./checkpoints)")
+    p.add_argument("--only", help="substring of '<dataset>/<model>-d<dim>' to retrain only some")
+    return parser
+
+
+def cmd_train(args) -> int:
+    from tqdm import tqdm
+
+    from explorer.pipeline import train_checkpoint
+    from explorer.train import TrainConfig
+
+    if args.dim < 1 or args.epochs < 1 or args.batch_size < 1 or args.lr <= 0:
+        raise ExplorerError("--dim, --epochs and --batch-size must be positive integers and --lr positive")
+    options = {k: v for k, v in {"backbone": args.backbone, "beta": args.beta, "l1_weight": args.l1_weight,
+                                 "noise": args.noise, "noise_level": args.noise_level}.items() if v is not None}
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                         patience=args.patience, device=args.device)
+    bar = tqdm(total=args.epochs, desc=f"{args.model} d={args.dim}", unit="epoch")
+
+    def progress(log):
+        bar.update(1)
+        bar.set_postfix(train=f"{log.train_loss:.2f}", held_out=f"{log.test_loss:.2f}")
+
+    path, metrics, _ = train_checkpoint(args.dataset, args.model, args.dim, config, options, out=args.out,
+                                        callbacks=[progress], data_root=args.data_root,
+                                        image_size=args.image_size, color=args.color)
+    bar.close()
+    print(f"saved {path}")
+    print(f"held-out error {metrics['recon_sse']:.2f} (PCA at d={args.dim}: {metrics['pca_recon_sse']:.2f})")
+    return 0
+
+
+def _load_for_checkpoint(path, data_root=None):
+    from explorer.checkpoints import load_checkpoint, read_config
+    from explorer.datasets import load_dataset
+
+    config = read_config(path)
+    options = config.get("dataset_options", {})
+    dataset = load_dataset(config["dataset"], data_root=data_root, **options)
+    model, config = load_checkpoint(path, dataset.image_shape)
+    return model, config, dataset
+
+
+def cmd_evaluate(args) -> int:
+    from explorer.evaluate import evaluate_model, with_pca_beside
+    from explorer.pipeline import fit_pca
+
+    model, config, dataset = _load_for_checkpoint(args.checkpoint, args.data_root)
+    metrics = with_pca_beside(evaluate_model(model, dataset), evaluate_model(fit_pca(dataset, model.dim), dataset))
+    if args.json:
+        print(json.dumps({"checkpoint": str(args.checkpoint), "family": model.family, "dim": model.dim,
+                          "dataset": config["dataset"], **metrics}))
+        return 0
+    print(f"{args.checkpoint}: {model.family}, d={model.dim}, dataset {config['dataset']}, "
+          f"{len(dataset.test_idx)} held-out images")
+    names = [k for k in metrics if not k.startswith("pca_")]
+    print(f"{'metric':<20}{'model':>12}{'PCA':>12}")
+    for k in names:
+        pca = metrics.get(f"pca_{k}")
+        print(f"{k:<20}{metrics[k]:>12.4f}{'' if pca is None else f'{pca:>12.4f}':>12}")
+    return 0
+
+
+def cmd_embed(args) -> int:
+    from explorer.evaluate import encode_all
+    from explorer.export import codes_frame, write_table
+
+    model, config, dataset = _load_for_checkpoint(args.checkpoint, args.data_root)
+    frame = codes_frame(encode_all(model, dataset.images).numpy(), dataset)
+    out = write_table(frame, args.out)
+    print(f"wrote {len(frame)} codes of size {model.dim} to {out}")
+    return 0
+
+
+def cmd_list(args) -> int:
+    from explorer.checkpoints import list_checkpoints, read_config
+    from explorer.datasets import DATASETS
+    from explorer.models import MODELS
+
+    ckpts = []
+    for path in list_checkpoints(args.root):
+        config = read_config(path)
+        ckpts.append({"path": str(path), "dataset": config["dataset"], "family": config["model"]["family"],
+                      "dim": config["model"]["dim"], "recon_sse": config.get("metrics", {}).get("recon_sse"),
+                      "pca_recon_sse": config.get("pca_metrics", {}).get("recon_sse")})
+    if args.json:
+        print(json.dumps({"datasets": DATASETS, "models": list(MODELS), "checkpoints": ckpts}))
+        return 0
+    print("datasets:")
+    for name, text in DATASETS.items():
+        print(f"  {name:<14} {text}")
+    print("models: " + ", ".join(MODELS))
+    print("checkpoints:")
+    for c in ckpts:
+        err = "" if c["recon_sse"] is None else f"  held-out error {c['recon_sse']:.2f} (PCA {c['pca_recon_sse']:.2f})"
+        print(f"  {c['path']}{err}")
+    return 0
+
+
+def cmd_ship(args) -> int:
+    from explorer.shipped import train_shipped
+
+    train_shipped(args.root, args.only)
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "embed": cmd_embed, "list": cmd_list, "ship": cmd_ship}
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.formatwarning = lambda msg, *a, **k: f"warning: {msg}\n"
+        try:
+            return COMMANDS[args.command](args)
+        except ExplorerError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+        except (OSError, ValueError, KeyboardInterrupt) as exc:
+            print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+    return 2

@@ -1,0 +1,51 @@
+"""The checkpoints shipped with the app, and the recipe that trains them (`explorer ship`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from explorer.train import TrainConfig
+
+
+@dataclass
+class Recipe:
+    dataset: str
+    family: str
+    dim: int
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 2e-3
+    options: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.dataset}/{self.family}-d{self.dim}"
+
+
+MNIST_FAMILIES = {
+    "pca": dict(epochs=1),
+    "linear-ae": dict(epochs=40, lr=3e-3),
+    "mlp-ae": dict(epochs=40),
+    "conv-ae": dict(epochs=30),
+    "sparse-ae": dict(epochs=40, options={"l1_weight": 1e-2}),
+    "denoising-ae": dict(epochs=40, options={"noise": "gaussian", "noise_level": 0.4}),
+    "vae": dict(epochs=50),
+}
+
+RECIPES = [Recipe("mnist5k", fam, d, **kw) for d in (2, 16) for fam, kw in MNIST_FAMILIES.items()] + [
+    Recipe("sprites", "conv-ae", 10, epochs=30),
+    Recipe("sprites", "vae", 10, epochs=40, options={"backbone": "conv"}),
+    Recipe("digits", "mlp-ae", 2, epochs=150),
+]
+
+
+def train_shipped(root=None, only: str | None = None) -> None:
+    from explorer.pipeline import train_checkpoint
+
+    for r in RECIPES:
+        if only and only not in r.key:
+            continue
+        config = TrainConfig(epochs=r.epochs, batch_size=r.batch_size, lr=r.lr)
+        path, m, result = train_checkpoint(r.dataset, r.family, r.dim, config, r.options, root=root)
+        print(f"{r.key:<28} held-out error {m['recon_sse']:8.2f}  PCA {m['pca_recon_sse']:8.2f}  "
+              f"ratio {m['recon_sse'] / m['pca_recon_sse']:.3f}  {result.seconds:6.1f} s", flush=True)

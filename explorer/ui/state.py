@@ -1,0 +1,141 @@
+"""The sidebar every page shares (dataset + checkpoint + model card) and the cached loaders behind it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+import torch
+
+from explorer.checkpoints import checkpoint_root, list_checkpoints, load_checkpoint, read_config
+from explorer.datasets import DEFAULT_DATASET, Dataset, load_dataset
+from explorer.errors import ExplorerError
+from explorer.evaluate import encode_all
+from explorer.models.base import Autoencoder
+
+
+@st.cache_resource(show_spinner="Loading dataset ...")
+def cached_dataset(spec: str, image_size: int | None = None, color: str = "gray") -> Dataset:
+    return load_dataset(spec, image_size=image_size, color=color)
+
+
+def _mtime(path: Path) -> float:
+    return (path / "model.safetensors").stat().st_mtime
+
+
+@st.cache_resource(show_spinner="Loading model ...", max_entries=32)
+def cached_model(path: str, mtime: float, image_shape: tuple) -> tuple[Autoencoder, dict]:
+    return load_checkpoint(path, image_shape)
+
+
+@st.cache_data(show_spinner="Encoding images ...", max_entries=32)
+def cached_codes(path: str, mtime: float, spec: str, image_size, color) -> np.ndarray:
+    """Codes (N, d) of every image of the dataset under the checkpoint's model."""
+    dataset = cached_dataset(spec, image_size, color)
+    model, _ = cached_model(path, mtime, dataset.image_shape)
+    return encode_all(model, dataset.images).numpy()
+
+
+def checkpoints_by_dataset() -> dict[str, list[Path]]:
+    out: dict[str, list[Path]] = {}
+    for path in list_checkpoints(checkpoint_root()):
+        try:
+            out.setdefault(read_config(path)["dataset"], []).append(path)
+        except ExplorerError:
+            continue  # a corrupt checkpoint is skipped here and reported when chosen directly
+    return out
+
+
+@dataclass
+class Selection:
+    """What the sidebar picked: the dataset, the model, and PCA at the same d."""
+
+    spec: str
+    dataset: Dataset
+    path: Path
+    model: Autoencoder
+    config: dict
+    pca_path: Path | None
+
+    @property
+    def dataset_options(self) -> tuple:
+        opts = self.config.get("dataset_options", {})
+        return opts.get("image_size"), opts.get("color", "gray")
+
+    def codes(self) -> np.ndarray:
+        return cached_codes(str(self.path), _mtime(self.path), self.spec, *self.dataset_options)
+
+    def pca(self) -> tuple[Autoencoder, dict] | None:
+        if self.pca_path is None:
+            return None
+        return cached_model(str(self.pca_path), _mtime(self.pca_path), self.dataset.image_shape)
+
+    def pca_codes(self) -> np.ndarray | None:
+        if self.pca_path is None:
+            return None
+        return cached_codes(str(self.pca_path), _mtime(self.pca_path), self.spec, *self.dataset_options)
+
+    @property
+    def label(self) -> str:
+        return f"{self.model.family} d={self.model.dim}"
+
+
+def _label(path: Path) -> str:
+    return path.name
+
+
+def sidebar() -> Selection | None:
+    """Draw the shared sidebar; return the selection, or None (with an st.error) when nothing loads."""
+    groups = checkpoints_by_dataset()
+    if not groups:
+        st.sidebar.error(f"No checkpoints under {checkpoint_root()}. Train one on the Train page or with `explorer train`.")
+        return None
+    specs = sorted(groups, key=lambda s: (s != DEFAULT_DATASET, s))
+    spec = st.sidebar.selectbox("Dataset", specs, key="dataset")
+    paths = groups[spec]
+    names = [p.name for p in paths]
+    default = next((n for n in ("conv-ae-d16", "conv-ae-d10", "mlp-ae-d2") if n in names), names[0])
+    if st.session_state.get("checkpoint") not in names:
+        st.session_state["checkpoint"] = default
+    name = st.sidebar.selectbox("Checkpoint", names, key="checkpoint")
+    path = paths[names.index(name)]
+    try:
+        config = read_config(path)
+        opts = config.get("dataset_options", {})
+        dataset = cached_dataset(spec, opts.get("image_size"), opts.get("color", "gray"))
+        model, config = cached_model(str(path), _mtime(path), dataset.image_shape)
+    except ExplorerError as exc:
+        st.sidebar.error(str(exc))
+        return None
+    pca_path = path.parent / f"pca-d{model.dim}"
+    sel = Selection(spec, dataset, path, model, config, pca_path if (pca_path / "config.json").is_file() else None)
+    model_card(sel)
+    return sel
+
+
+def model_card(sel: Selection) -> None:
+    m, p = sel.config.get("metrics", {}), sel.config.get("pca_metrics", {})
+    lines = [f"**{sel.model.family}**, code size d = {sel.model.dim}",
+             f"{len(sel.dataset)} images {tuple(sel.dataset.image_shape)}, {len(sel.dataset.test_idx)} held out"]
+    if "recon_sse" in m:
+        lines.append(f"held-out error **{m['recon_sse']:.2f}** vs PCA **{p.get('recon_sse', float('nan')):.2f}** (sum of squares per image)")
+    if "knn_acc" in m:
+        lines.append(f"kNN accuracy {m['knn_acc']:.3f} vs PCA {p.get('knn_acc', float('nan')):.3f}")
+    secs = sel.config.get("train", {}).get("seconds")
+    if secs:
+        lines.append(f"trained in {secs:.0f} s")
+    st.sidebar.markdown("  \n".join(lines))
+
+
+def to_display(images: torch.Tensor | np.ndarray) -> list[np.ndarray]:
+    """Images (N, C, H, W) -> list of H x W (x 3) arrays in [0, 1] for st.image."""
+    arr = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
+    arr = np.clip(arr, 0, 1)
+    return [a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0) for a in arr]
+
+
+def show_row(images, captions=None, width: int = 64) -> None:
+    """A strip of images; st.image upsamples small digits with its own filter, so scale them up first."""
+    st.image(to_display(images), caption=captions, width=width, clamp=True)
