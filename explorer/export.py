@@ -1,10 +1,11 @@
-"""Codes out of the app: CSV / Parquet tables and TensorBoard Projector files."""
+"""Codes out of the app: CSV / Parquet tables, the 2-D map as HTML and PNG, and TensorBoard Projector files."""
 
 from __future__ import annotations
 
 import io
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -90,3 +91,105 @@ def projector_files(codes: np.ndarray, frame: pd.DataFrame, images: np.ndarray) 
     )
     return {"tensors.tsv": tensors.encode(), "metadata.tsv": metadata.encode(), "sprite.png": png.getvalue(),
             "projector_config.pbtxt": config.encode()}
+
+
+SPRITE_MAX_PX = 8192  # TensorBoard's Projector refuses sprite sheets larger than 8192 x 8192
+
+
+def projector_limit(image_shape: tuple) -> int:
+    """The most images whose square sprite sheet stays within the Projector's 8192-pixel side."""
+    side = SPRITE_MAX_PX // max(image_shape[1:])
+    return side * side
+
+
+def projector_zip(codes: np.ndarray, frame: pd.DataFrame, images: np.ndarray) -> bytes:
+    """The four Projector files in one zip: unpack it and point TensorBoard's Projector (or
+    projector.tensorflow.org: Load, then the .tsv files and the sprite) at projector_config.pbtxt."""
+    limit = projector_limit(images.shape[1:])
+    if len(codes) > limit:
+        raise ExplorerError(f"{len(codes)} images make a sprite sheet over {SPRITE_MAX_PX} px; export at most {limit}")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in projector_files(codes, frame, images).items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def map_points(codes: np.ndarray, ckpt_dir=None, method: str | None = None) -> tuple[np.ndarray, str]:
+    """2-D points (N, 2) of the codes for the exported map, and the method's name: the codes
+    themselves at d = 2, else PCA of the codes, or `method` (e.g. a stored UMAP map). Uses the maps
+    stored beside the checkpoint (explorer.project) where that module is present."""
+    method = method or ("direct" if codes.shape[1] == 2 else "pca")
+    try:
+        from explorer.project import project
+    except ImportError:  # the map module is optional here: fall back to the two linear maps
+        project = None
+    if project is not None:
+        return project(codes, method, ckpt_dir).points_, method
+    if method == "direct" and codes.shape[1] == 2:
+        return np.asarray(codes, dtype=np.float32), method
+    if method != "pca":
+        raise ExplorerError(f"map {method!r} needs explorer.project; export the PCA map instead")
+    from sklearn.decomposition import PCA
+
+    return PCA(n_components=2, random_state=0).fit_transform(np.asarray(codes, dtype=np.float64)).astype(np.float32), method
+
+
+def stored_map_methods(ckpt_dir) -> list[str]:
+    """Maps already computed and stored beside the checkpoint (<ckpt>/projections/<method>.npz)."""
+    folder = Path(ckpt_dir) / "projections"
+    return sorted(p.stem for p in folder.glob("*.npz") if not p.name.startswith(".")) if folder.is_dir() else []
+
+
+def _label_text(frame: pd.DataFrame) -> np.ndarray | None:
+    if "class" in frame:
+        return frame["class"].astype(str).to_numpy()
+    if "label" in frame:
+        return frame["label"].astype(str).to_numpy()
+    return None
+
+
+def map_figure(points: np.ndarray, frame: pd.DataFrame, title: str):
+    """A standalone plotly scatter of the map, one trace per class (legend toggles classes), hover
+    shows index and label. SVG scatter, not WebGL, so the exported page draws anywhere."""
+    import plotly.graph_objects as go
+
+    labels = _label_text(frame)
+    fig = go.Figure()
+    groups = [(None, np.ones(len(points), bool))] if labels is None else [
+        (name, labels == name) for name in pd.unique(labels)]
+    for name, mask in groups:
+        fig.add_trace(go.Scatter(x=points[mask, 0], y=points[mask, 1], mode="markers", name=name or "images",
+                                 customdata=frame["index"].to_numpy()[mask], marker=dict(size=4, opacity=0.8),
+                                 hovertemplate="index %{customdata}" + (f"<br>label {name}" if name else "") + "<extra></extra>"))
+    fig.update_layout(title=title, height=700, width=900, template="plotly_white", legend_title_text="label")
+    return fig
+
+
+def map_html(points: np.ndarray, frame: pd.DataFrame, title: str) -> bytes:
+    """The map as one self-contained HTML page (plotly.js inlined: opens offline, about 5 MB)."""
+    return map_figure(points, frame, title).to_html(include_plotlyjs=True, full_html=True).encode()
+
+
+def map_png(points: np.ndarray, frame: pd.DataFrame, title: str, dpi: int = 150) -> bytes:
+    """The map as a PNG, drawn with matplotlib: plotly's own PNG export needs kaleido and a browser,
+    which an offline server cannot count on."""
+    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: no global state, no display needed
+
+    labels = _label_text(frame)
+    fig = Figure(figsize=(7, 6), dpi=dpi)
+    ax = fig.add_subplot()
+    if labels is None:
+        ax.scatter(points[:, 0], points[:, 1], s=3, alpha=0.7)
+    else:
+        cmap = matplotlib.colormaps["tab10" if len(pd.unique(labels)) <= 10 else "tab20"]
+        for i, name in enumerate(pd.unique(labels)):
+            m = labels == name
+            ax.scatter(points[m, 0], points[m, 1], s=3, alpha=0.7, color=cmap(i % cmap.N), label=name)
+        ax.legend(markerscale=4, fontsize="small", loc="best", title="label")
+    ax.set_title(title)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from explorer.checkpoints import default_dir, load_checkpoint, save_checkpoint
+from explorer.checkpoints import checkpoint_name, default_dir, load_checkpoint, save_checkpoint
 from explorer.datasets import Dataset, load_dataset
 from explorer.datasets.base import SPLIT_SEED
 from explorer.evaluate import evaluate_model, with_pca_beside
@@ -28,10 +28,9 @@ def fit_pca(dataset: Dataset, dim: int):
     return pca.fit(dataset.x_train)
 
 
-def ensure_pca(dataset: Dataset, spec: str, dim: int, root=None, meta_extra: dict | None = None):
-    """The PCA baseline checkpoint for (dataset, d): loaded when it exists, else fitted and saved."""
-    path = default_dir(spec, "pca", dim, root)
-    if path.exists():
+def ensure_pca(dataset: Dataset, path: Path, dim: int, meta_extra: dict | None = None):
+    """The PCA baseline checkpoint at path: loaded when it exists, else fitted and saved."""
+    if (path / "config.json").exists():
         pca, config = load_checkpoint(path, dataset.image_shape)
         return pca, config["metrics"], path
     pca = fit_pca(dataset, dim)
@@ -56,9 +55,9 @@ def train_checkpoint(spec: str, family: str, dim: int, train_config: TrainConfig
     result = fit(model, dataset.x_train, dataset.x_test, train_config, callbacks)
     model.cpu()
     model_metrics = evaluate_model(model, dataset)
-    _, pca_metrics, _ = ensure_pca(dataset, spec, dim, root, meta)
-    all_metrics = with_pca_beside(model_metrics, pca_metrics)
     path = Path(out) if out else default_dir(spec, family, dim, root)
+    _, pca_metrics, _ = ensure_pca(dataset, path.parent / checkpoint_name("pca", dim), dim, meta)  # beside the model
+    all_metrics = with_pca_beside(model_metrics, pca_metrics)
     train_meta = {"config": asdict(train_config), "seconds": result.seconds, "epochs_run": len(result.history),
                   "best_epoch": result.best_epoch, "cancelled": result.cancelled,
                   "history": [{"epoch": h.epoch, "train_loss": h.train_loss, "test_loss": h.test_loss} for h in result.history]}

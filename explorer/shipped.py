@@ -24,7 +24,7 @@ class Recipe:
 
 MNIST_FAMILIES = {
     "pca": dict(epochs=1),
-    "linear-ae": dict(epochs=40, lr=3e-3),
+    "linear-ae": dict(epochs=150, lr=1e-2),
     "mlp-ae": dict(epochs=40),
     "conv-ae": dict(epochs=30),
     "sparse-ae": dict(epochs=40, options={"l1_weight": 1e-2}),

@@ -22,19 +22,21 @@ FACTOR_VALUES = {
     "y": np.linspace(0, 1, 16, dtype=np.float32),
 }
 FACTOR_NAMES = list(FACTOR_VALUES)
-SUPERSAMPLE = 3  # sub-pixels per axis, for anti-aliased edges
+SUPERSAMPLE = 2  # sub-pixels per axis, for anti-aliased edges
 BASE_RADIUS = 0.2  # half-size of a scale-1 shape, as a fraction of the image side
 
 
-def _inside(shape: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+def _inside(shape: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Whether shape-local points (u, v), in units of the shape's radius, lie inside the shape."""
-    square = (np.abs(u) <= 0.85) & (np.abs(v) <= 0.85)
-    ellipse = (u / 1.0) ** 2 + (v / 0.55) ** 2 <= 1.0
-    hu, hv = u * 1.15, -v * 1.15 + 0.15  # heart curve (x^2 + y^2 - 1)^3 <= x^2 y^3, y up
-    heart = (hu**2 + hv**2 - 1) ** 3 - hu**2 * hv**3 <= 0
+    if shape == 0:  # square
+        return (np.abs(u) <= 0.85) & (np.abs(v) <= 0.85)
+    if shape == 1:  # ellipse, long axis horizontal
+        return u**2 + (v / 0.55) ** 2 <= 1.0
+    if shape == 2:  # heart curve (x^2 + y^2 - 1)^3 <= x^2 y^3, y up
+        hu, hv = u * 1.15, -v * 1.15 + 0.15
+        return (hu**2 + hv**2 - 1) ** 3 - hu**2 * hv**3 <= 0
     # equilateral triangle pointing up, circumradius 1
-    triangle = (v <= 0.5) & (np.sqrt(3) * u - v <= 1.0) & (-np.sqrt(3) * u - v <= 1.0)
-    return np.select([shape == 0, shape == 1, shape == 2], [square, ellipse, heart], triangle)
+    return (v <= 0.5) & (np.sqrt(3) * u - v <= 1.0) & (-np.sqrt(3) * u - v <= 1.0)
 
 
 def render(factors: dict[str, np.ndarray], size: int = 32) -> np.ndarray:
@@ -43,22 +45,20 @@ def render(factors: dict[str, np.ndarray], size: int = 32) -> np.ndarray:
     s = size * SUPERSAMPLE
     grid = (np.arange(s, dtype=np.float32) + 0.5) / s  # sub-pixel centres in [0, 1]
     out = np.empty((n, 1, size, size), dtype=np.float32)
-    for start in range(0, n, 256):  # chunks keep memory small at 64 x 64
-        sl = slice(start, start + 256)
-        shape = factors["shape"][sl].astype(int)[:, None, None]
-        radius = (BASE_RADIUS * factors["scale"][sl])[:, None, None]
-        rot = factors["rotation"][sl][:, None, None]
-        margin = BASE_RADIUS * 1.05  # keeps the largest shape inside the frame
-        cx = (margin + factors["x"][sl] * (1 - 2 * margin))[:, None, None]
-        cy = (margin + factors["y"][sl] * (1 - 2 * margin))[:, None, None]
-        dx = (grid[None, None, :] - cx) / radius
-        dy = -(grid[None, :, None] - cy) / radius  # image rows grow downwards; v grows up
-        cos, sin = np.cos(rot), np.sin(rot)
-        u = cos * dx + sin * dy
-        v = -sin * dx + cos * dy
-        mask = _inside(shape, u, v).astype(np.float32)
-        m = len(mask)
-        out[sl, 0] = mask.reshape(m, size, SUPERSAMPLE, size, SUPERSAMPLE).mean(axis=(2, 4))
+    margin = BASE_RADIUS * 1.05  # keeps the largest shape inside the frame
+    for shape in range(len(SHAPES)):
+        ids = np.flatnonzero(factors["shape"].astype(int) == shape)
+        for start in range(0, len(ids), 256):  # chunks keep memory small at 64 x 64
+            sl = ids[start : start + 256]
+            radius = (BASE_RADIUS * factors["scale"][sl])[:, None, None]
+            rot = factors["rotation"][sl][:, None, None]
+            cx = (margin + factors["x"][sl] * (1 - 2 * margin))[:, None, None]
+            cy = (margin + factors["y"][sl] * (1 - 2 * margin))[:, None, None]
+            dx = (grid[None, None, :] - cx) / radius
+            dy = -(grid[None, :, None] - cy) / radius  # image rows grow downwards; v grows up
+            cos, sin = np.cos(rot), np.sin(rot)
+            mask = _inside(shape, cos * dx + sin * dy, -sin * dx + cos * dy).astype(np.float32)
+            out[sl, 0] = mask.reshape(len(sl), size, SUPERSAMPLE, size, SUPERSAMPLE).mean(axis=(2, 4))
     return out
 
 

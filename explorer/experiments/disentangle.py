@@ -1,0 +1,323 @@
+"""Disentangling with DC-IGN (Kulkarni et al. 2015), against a plain VAE and a beta-VAE.
+
+DC-IGN is a VAE trained on batches in which only ONE generative factor varies (sprites make that
+easy: we render them). Each factor owns some code units. In a batch where factor f varies, the units
+of every other factor are clamped: in the forward pass the decoder sees their batch mean (the same
+value for every image, since those factors are the same for every image), and in the backward pass
+their gradient is replaced by their deviation from that mean, which pulls them together: the units
+of a factor learn to be invariant to the other factors. `ClampToMean` is that custom autograd
+Function; it equals (and a test checks) decoding with the detached batch mean plus an explicit
+penalty weight / 2 * mean_i ||z_i - mean||^2 on the clamped units. After training a DC-IGN is a
+plain VAE (clamping is a training device only), so it is saved and loaded as one.
+
+The score is the mutual information gap (MIG, Chen et al. 2018): discretise each code unit, compute
+the mutual information of every (factor, unit) pair with sklearn, divide by the factor's entropy,
+and average over factors the gap between the best and the second-best unit. 1 means every factor
+is captured by exactly one unit; 0 means none is, or it is smeared over several.
+Note: rotation is only partly identifiable from the image (a square repeats every 90 degrees, an
+ellipse every 180), which bounds every model's score on it the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.metrics import mutual_info_score
+
+from explorer.checkpoints import _atomic_write_dir, checkpoint_root, load_checkpoint, save_checkpoint
+from explorer.datasets.sprites import FACTOR_NAMES, FACTOR_VALUES, render, sample_factors
+from explorer.errors import ExplorerError
+from explorer.evaluate import decode_all, encode_all
+from explorer.models import ModelConfig, build_model
+from explorer.models.base import bce_logits
+from explorer.models.vae import VAE, gaussian_kl
+from explorer.train import TrainConfig, fit
+
+METHODS = ("dc-ign", "vae", "beta-vae")
+RESULTS = "results.json"
+
+
+@dataclass
+class DisentangleConfig:
+    factor_units: dict[str, int] = field(default_factory=lambda: {"shape": 2, "scale": 1, "rotation": 2, "x": 1, "y": 1})
+    channels: tuple[int, ...] = (16, 32, 64)
+    size: int = 32
+    n_batches: int = 300  # one-factor batches rendered once; the VAEs train on the same images
+    batch_size: int = 32
+    epochs: int = 20
+    lr: float = 1e-3
+    clamp_weight: float = 5.0  # strength of the pull of clamped units towards their batch mean
+    beta: float = 4.0  # the beta-VAE's KL weight (the plain VAE and DC-IGN use 1)
+    n_eval: int = 3000  # freshly sampled sprites for MIG and the heat map
+    bins: int = 20  # histogram bins per code unit for MIG
+    seed: int = 0
+
+    def __post_init__(self):
+        self.channels = tuple(self.channels)
+        unknown = set(self.factor_units) - set(FACTOR_NAMES)
+        if unknown or any(n < 1 for n in self.factor_units.values()):
+            raise ExplorerError(f"factor_units must map factors from {FACTOR_NAMES} to positive unit counts")
+        if min(self.n_batches, self.batch_size - 1, self.epochs, self.n_eval, self.bins - 1) < 1 or self.lr <= 0:
+            raise ExplorerError("n_batches, epochs, n_eval must be positive, batch_size and bins at least 2, lr > 0")
+
+    @property
+    def dim(self) -> int:
+        return sum(self.factor_units.values())
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DisentangleConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+def unit_layout(factor_units: dict[str, int]) -> dict[str, list[int]]:
+    """Consecutive code units per factor: {"shape": [0, 1], "scale": [2], ...}."""
+    out, start = {}, 0
+    for name, n in factor_units.items():
+        out[name], start = list(range(start, start + n)), start + n
+    return out
+
+
+def unit_names(factor_units: dict[str, int]) -> list[str]:
+    """A label per code unit, e.g. ["shape 1", "shape 2", "scale", ...]."""
+    return [name if n == 1 else f"{name} {i + 1}" for name, n in factor_units.items() for i in range(n)]
+
+
+# ----- the DC-IGN clamp -------------------------------------------------------------------------
+
+class ClampToMean(torch.autograd.Function):
+    """Forward: units where free is False become their batch mean. Backward: free units get the
+    incoming gradient; clamped units get weight * (z - mean) / B instead (pulls them to the mean)."""
+
+    @staticmethod
+    def forward(ctx, z, free, weight):  # z (B, d), free (d,) bool
+        mean = z.mean(0, keepdim=True)  # (1, d)
+        ctx.save_for_backward(z - mean, free)
+        ctx.weight = weight
+        return torch.where(free, z, mean.expand_as(z))
+
+    @staticmethod
+    def backward(ctx, grad):
+        deviation, free = ctx.saved_tensors
+        return torch.where(free, grad, ctx.weight * deviation / len(deviation)), None, None
+
+
+def clamp_penalty(z: torch.Tensor, free: torch.Tensor, weight: float) -> torch.Tensor:
+    """The explicit penalty whose gradient ClampToMean applies: weight / 2 * mean_i ||z_i - mean||^2 on clamped units."""
+    deviation = (z - z.mean(0, keepdim=True).detach()) * (~free)
+    return 0.5 * weight * deviation.pow(2).sum(1).mean()
+
+
+def free_mask(layout: dict[str, list[int]], varying: str, dim: int) -> torch.Tensor:
+    mask = torch.zeros(dim, dtype=torch.bool)
+    mask[layout[varying]] = True
+    return mask
+
+
+def dcign_loss(model: VAE, x: torch.Tensor, free: torch.Tensor, weight: float) -> dict[str, torch.Tensor]:
+    """VAE loss on a one-factor batch with the clamp between encoder and decoder."""
+    mu, logvar = model.posterior(x)
+    z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()  # (B, d)
+    recon = bce_logits(model.decoder(ClampToMean.apply(z, free, weight)), x)
+    kl = gaussian_kl(mu, logvar).mean()
+    with torch.no_grad():
+        invariance = clamp_penalty(z, free, weight)  # reported only: its gradient comes from the clamp
+    return {"loss": recon + model.config.beta * kl, "recon": recon, "kl": kl, "clamp_penalty": invariance}
+
+
+# ----- data --------------------------------------------------------------------------------------
+
+def one_factor_batches(n_batches: int, batch_size: int, size: int = 32, seed: int = 0,
+                       factors: list[str] | None = None) -> tuple[torch.Tensor, list[str], dict[str, np.ndarray]]:
+    """Images (n_batches, B, 1, H, W) in which batch i varies only factors[i % len(factors)]; all other
+    factors are drawn once per batch. Also the varying factor per batch and the factor values (n_batches, B)."""
+    factors = factors or FACTOR_NAMES
+    rng = np.random.default_rng(seed)
+    varying = [factors[i % len(factors)] for i in range(n_batches)]
+    values = {}
+    for name, grid in FACTOR_VALUES.items():
+        base = grid[rng.integers(0, len(grid), n_batches)][:, None].repeat(batch_size, 1)  # fixed per batch
+        free = grid[rng.integers(0, len(grid), (n_batches, batch_size))]  # varies within a batch
+        values[name] = np.where(np.array(varying)[:, None] == name, free, base).astype(np.float32)
+    flat = {k: v.reshape(-1) for k, v in values.items()}
+    images = torch.from_numpy(render(flat, size)).view(n_batches, batch_size, 1, size, size)
+    return images, varying, values
+
+
+def eval_set(config: DisentangleConfig) -> tuple[torch.Tensor, dict[str, np.ndarray]]:
+    """Freshly sampled sprites (every factor random) with their factors, for MIG and traversals."""
+    factors = sample_factors(config.n_eval, config.seed + 1000)
+    return torch.from_numpy(render(factors, config.size)), factors
+
+
+# ----- training ----------------------------------------------------------------------------------
+
+def _vae(config: DisentangleConfig, beta: float) -> VAE:
+    mc = ModelConfig("vae", (1, config.size, config.size), config.dim, channels=config.channels, backbone="conv", beta=beta)
+    return build_model(mc)
+
+
+def train_dcign(config: DisentangleConfig, images: torch.Tensor, varying: list[str], progress=None) -> VAE:
+    """DC-IGN: a VAE (beta 1) trained batch by batch on one-factor batches with the clamp."""
+    torch.manual_seed(config.seed)
+    model = _vae(config, 1.0)
+    layout = unit_layout(config.factor_units)
+    masks = {f: free_mask(layout, f, config.dim) for f in layout}
+    # a batch varying a factor without units (none by default) clamps everything: skip those
+    usable = [i for i, f in enumerate(varying) if f in masks]
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    gen = torch.Generator().manual_seed(config.seed)
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        for i in torch.randperm(len(usable), generator=gen).tolist():
+            b = usable[i]
+            loss = dcign_loss(model, images[b], masks[varying[b]], config.clamp_weight)["loss"]
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        if progress and progress("dc-ign", epoch, config.epochs):
+            raise ExplorerError("training cancelled")
+    return model.eval()
+
+
+def train_vae(config: DisentangleConfig, images: torch.Tensor, beta: float, stage: str, progress=None) -> VAE:
+    """A VAE on the same images as DC-IGN, shuffled into ordinary batches of the same size."""
+    torch.manual_seed(config.seed)
+    model = _vae(config, beta)
+    flat = images.flatten(0, 1)  # (n_batches * B, 1, H, W)
+    held_out = flat[:: max(len(flat) // 500, 1)]  # fit wants a held-out set; it only picks the best epoch
+    cbs = [lambda log: progress(stage, log.epoch, log.epochs)] if progress else []
+    train = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, seed=config.seed, device="cpu")
+    if fit(model, flat, held_out, train, cbs).cancelled:
+        raise ExplorerError("training cancelled")
+    return model
+
+
+# ----- measuring --------------------------------------------------------------------------------
+
+def discretise(codes: np.ndarray, bins: int = 20) -> np.ndarray:
+    """Each column of codes (N, d) into `bins` equal-width bins over its own range: (N, d) ints."""
+    out = np.zeros(codes.shape, dtype=np.int64)
+    for j in range(codes.shape[1]):
+        edges = np.histogram_bin_edges(codes[:, j], bins)
+        out[:, j] = np.digitize(codes[:, j], edges[1:-1])
+    return out
+
+
+def mutual_information(codes: np.ndarray, factors: dict[str, np.ndarray], bins: int = 20) -> np.ndarray:
+    """(K factors, d units): I(factor; discretised unit) / H(factor), each in [0, 1]."""
+    binned = discretise(np.asarray(codes), bins)
+    out = np.zeros((len(factors), binned.shape[1]))
+    for k, values in enumerate(factors.values()):
+        labels = np.unique(np.asarray(values), return_inverse=True)[1]
+        entropy = mutual_info_score(labels, labels)  # H(f) in nats
+        for j in range(binned.shape[1]):
+            out[k, j] = mutual_info_score(labels, binned[:, j]) / entropy if entropy > 0 else 0.0
+    return out
+
+
+def mig(codes: np.ndarray, factors: dict[str, np.ndarray], bins: int = 20) -> tuple[float, dict[str, float], np.ndarray]:
+    """Mutual information gap: mean over factors of (best unit - second-best unit) normalised MI.
+    Returns (score, gap per factor, the normalised MI matrix)."""
+    mi = mutual_information(codes, factors, bins)
+    top = np.sort(mi, axis=1)[:, ::-1]
+    second = top[:, 1] if mi.shape[1] > 1 else np.zeros(len(mi))
+    gaps = top[:, 0] - second
+    return float(gaps.mean()), dict(zip(factors, gaps.tolist())), mi
+
+
+def measure(model: VAE, x: torch.Tensor, factors: dict[str, np.ndarray], bins: int = 20) -> dict:
+    """MIG, gap per factor, the MI heat map and the held-out reconstruction error of one model."""
+    codes = encode_all(model, x).numpy()  # posterior means (N, d)
+    score, gaps, mi = mig(codes, factors, bins)
+    sse = float((decode_all(model, torch.from_numpy(codes)) - x).pow(2).flatten(1).sum(1).mean())
+    return {"mig": score, "gaps": gaps, "mi": mi.tolist(), "factors": list(factors), "recon_sse": sse}
+
+
+@torch.no_grad()
+def traversal(model: VAE, x0: torch.Tensor, codes: np.ndarray, steps: int = 9, quantile: float = 0.02) -> torch.Tensor:
+    """Images (d, steps, 1, H, W): x0's code with unit j swept from its `quantile` to its 1 - `quantile`
+    value over `codes` (N, d), the other units kept."""
+    z0 = encode_all(model, x0[None])[0]  # (d,)
+    lo, hi = np.quantile(codes, [quantile, 1 - quantile], axis=0)  # (d,) each
+    rows = []
+    for j in range(len(z0)):
+        z = z0.repeat(steps, 1)  # (steps, d)
+        z[:, j] = torch.linspace(float(lo[j]), float(hi[j]), steps)
+        rows.append(decode_all(model, z))
+    return torch.stack(rows)
+
+
+# ----- the whole experiment, saved -------------------------------------------------------------
+
+@dataclass
+class DisentangleRun:
+    config: DisentangleConfig
+    models: dict[str, VAE]  # keyed by METHODS
+    results: dict
+
+
+def train_disentangle(config: DisentangleConfig | None = None, progress=None) -> DisentangleRun:
+    """Train DC-IGN, a VAE and a beta-VAE on the same one-factor-batch images, then measure each.
+    progress(stage, epoch, epochs) after every epoch; returning True cancels."""
+    config = config or DisentangleConfig()
+    images, varying, _ = one_factor_batches(config.n_batches, config.batch_size, config.size, config.seed)
+    seconds, models = {}, {}
+    for name in METHODS:
+        start = time.perf_counter()
+        if name == "dc-ign":
+            models[name] = train_dcign(config, images, varying, progress)
+        else:
+            models[name] = train_vae(config, images, 1.0 if name == "vae" else config.beta, name, progress)
+        seconds[name] = time.perf_counter() - start
+    x, factors = eval_set(config)
+    results = {name: {**measure(m, x, factors, config.bins), "seconds": seconds[name]} for name, m in models.items()}
+    return DisentangleRun(config, models, {"methods": results, "n_eval": len(x),
+                                           "units": unit_names(config.factor_units), "dim": config.dim})
+
+
+def default_disentangle_dir(root: str | Path | None = None) -> Path:
+    return Path(root or checkpoint_root()) / "sprites" / "experiments" / "disentangle"
+
+
+def save_disentangle(run: DisentangleRun, out_dir: str | Path | None = None) -> Path:
+    """<out_dir>/{dc-ign,vae,beta-vae}/ as ordinary VAE checkpoints and <out_dir>/results.json; atomic."""
+    out_dir = Path(out_dir or default_disentangle_dir())
+    meta = {"dataset": "sprites", "experiment": "disentangle", "dataset_options": {"image_size": run.config.size}}
+
+    def write(tmp: Path):
+        for name, model in run.models.items():
+            save_checkpoint(model, tmp / name, {**meta, "method": name})
+        payload = {**run.results, "config": asdict(run.config)}
+        (tmp / RESULTS).write_text(json.dumps(payload, indent=2))
+
+    _atomic_write_dir(out_dir, write)
+    return out_dir
+
+
+def load_disentangle(ckpt_dir: str | Path | None = None) -> DisentangleRun:
+    ckpt_dir = Path(ckpt_dir or default_disentangle_dir())
+    if not (ckpt_dir / RESULTS).is_file():
+        raise ExplorerError(f"{ckpt_dir}: no disentanglement results there; train them with `explorer disentangle`")
+    try:
+        results = json.loads((ckpt_dir / RESULTS).read_text())
+        config = DisentangleConfig.from_dict(results["config"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ExplorerError(f"{ckpt_dir / RESULTS}: corrupt ({type(exc).__name__}); retrain it") from None
+    models = {name: load_checkpoint(ckpt_dir / name, (1, config.size, config.size))[0] for name in METHODS}
+    return DisentangleRun(config, models, results)
+
+
+def mig_table(results: dict) -> "pd.DataFrame":
+    """MIG and the gap per factor (rows) for each method (columns), plus each method's held-out error."""
+    import pandas as pd
+
+    methods = results["methods"]
+    table = pd.DataFrame({m: {"MIG": r["mig"], **{f"gap {f}": g for f, g in r["gaps"].items()}} for m, r in methods.items()})
+    table.loc["held-out error (SSE)"] = [r["recon_sse"] for r in methods.values()]
+    return table

@@ -1,0 +1,186 @@
+"""Pre-training: does an encoder trained without labels make a better classifier from few labels?
+
+A classifier is an encoder plus a linear head. The encoder is either the trained autoencoder's
+(pre-trained) or the same network freshly initialised (random init). It is either kept fixed while
+only the head learns (frozen: a linear probe) or trained together with the head (fine-tuned).
+Each of the four is trained on 1, 5, 10, 50 labels per class and on all labels, drawn from the
+train split with a fixed seed, and scored on the held-out split.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from explorer.datasets import Dataset
+from explorer.device import best_device
+from explorer.errors import ExplorerError
+from explorer.evaluate import encode_all
+from explorer.models import ModelConfig, build_model
+from explorer.models.base import Autoencoder
+
+LABELS_PER_CLASS = (1, 5, 10, 50, None)  # None: every label of the train split
+INITS = ("pre-trained", "random")
+MODES = ("frozen", "fine-tuned")
+RESULTS_FILE = "pretrain.json"
+
+
+def per_class_name(per_class: int | None) -> str:
+    return "all" if per_class is None else str(per_class)
+
+
+def labelled_subset(y_train: np.ndarray, per_class: int | None, seed: int = 0) -> np.ndarray:
+    """Positions in the train split of `per_class` labelled examples of every class (all when None)."""
+    if per_class is None:
+        return np.arange(len(y_train))
+    rng = np.random.default_rng(seed)
+    picks = [rng.choice(np.flatnonzero(y_train == c), min(per_class, int((y_train == c).sum())), replace=False)
+             for c in np.unique(y_train)]
+    return np.sort(np.concatenate(picks))
+
+
+class Classifier(nn.Module):
+    """An autoencoder's encoder (its code) followed by a linear head."""
+
+    def __init__(self, model: Autoencoder, n_classes: int):
+        super().__init__()
+        self.model = model
+        self.head = nn.Linear(model.dim, n_classes)
+
+    def forward(self, x):  # (B, C, H, W) -> (B, K) logits
+        return self.head(self.model.encode(x))
+
+
+def check_encoder(model: Autoencoder) -> None:
+    if not hasattr(model, "encoder"):
+        raise ExplorerError(f"pre-training needs an encoder network; {model.family} has none, pick an autoencoder checkpoint")
+
+
+def fresh_copy(model: Autoencoder, seed: int) -> Autoencoder:
+    """The same architecture with new random weights."""
+    torch.manual_seed(seed)
+    return build_model(ModelConfig.from_dict(model.config.to_dict()))
+
+
+def _train(params, forward, x: torch.Tensor, y: torch.Tensor, steps: int, lr: float, batch_size: int, seed: int):
+    """Minimise cross-entropy of forward(x_batch) for a fixed number of Adam steps."""
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
+    gen = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        idx = torch.randint(len(x), (min(batch_size, len(x)),), generator=gen).to(x.device)
+        loss = nn.functional.cross_entropy(forward(x[idx]), y[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+
+@torch.no_grad()
+def _accuracy(forward, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> float:
+    hits = sum(int((forward(x[i : i + batch_size]).argmax(1) == y[i : i + batch_size]).sum()) for i in range(0, len(x), batch_size))
+    return hits / len(x)
+
+
+def train_and_score(model: Autoencoder, dataset: Dataset, idx: np.ndarray, init: str, mode: str, seed: int = 0,
+                    steps: int = 300, lr: float = 1e-3, batch_size: int = 128) -> float:
+    """Held-out accuracy of one classifier (init x mode) trained on the train-split positions idx."""
+    device = best_device()
+    encoder = copy.deepcopy(model) if init == "pre-trained" else fresh_copy(model, seed)
+    clf = Classifier(encoder.to(device), len(np.unique(dataset.labels)))
+    torch.manual_seed(seed)
+    clf.head.reset_parameters()
+    clf.to(device)
+    x, y = dataset.x_train[idx].to(device), torch.as_tensor(dataset.y_train[idx]).to(device)
+    x_test, y_test = dataset.x_test, torch.as_tensor(dataset.y_test)
+    if mode == "frozen":
+        # The encoder never changes, so encode once and train the head on the codes: a linear probe.
+        z, z_test = encode_all(encoder, x).to(device), encode_all(encoder, x_test).to(device)
+        _train(clf.head.parameters(), clf.head, z, y, steps, 10 * lr, batch_size, seed)
+        return _accuracy(clf.head, z_test, y_test.to(device))
+    clf.train()
+    _train(list(encoder.encoder.parameters()) + list(clf.head.parameters()), clf, x, y, steps, lr, batch_size, seed)
+    clf.eval()
+    return _accuracy(clf, x_test.to(device), y_test.to(device))
+
+
+def run_pretrain(model: Autoencoder, dataset: Dataset, labels_per_class=LABELS_PER_CLASS, seeds=(0,),
+                 steps: int = 300, progress=None) -> pd.DataFrame:
+    """Held-out accuracy of every init x mode at every label budget, one row per seed.
+
+    progress(fraction, message), if given, is called before each run (the app's progress bar).
+    """
+    check_encoder(model)
+    if dataset.labels is None:
+        raise ExplorerError(f"{dataset.name} has no labels; pre-training needs a labelled dataset")
+    runs = [(k, s, i, m) for k in labels_per_class for s in seeds for i in INITS for m in MODES]
+    rows = []
+    for n, (k, seed, init, mode) in enumerate(runs):
+        if progress:
+            progress(n / len(runs), f"{init} {mode}, {per_class_name(k)} labels per class")
+        idx = labelled_subset(dataset.y_train, k, seed)
+        start = time.perf_counter()
+        acc = train_and_score(model, dataset, idx, init, mode, seed, steps)
+        rows.append({"labels_per_class": per_class_name(k), "n_labels": len(idx), "init": init, "mode": mode,
+                     "seed": seed, "accuracy": acc, "seconds": time.perf_counter() - start})
+    if progress:
+        progress(1.0, "done")
+    return pd.DataFrame(rows)
+
+
+def summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean accuracy per budget (rows, in budget order) and init x mode (columns)."""
+    order = list(dict.fromkeys(frame["labels_per_class"]))
+    table = frame.pivot_table(index="labels_per_class", columns=["init", "mode"], values="accuracy", aggfunc="mean")
+    table = table.reindex(order)
+    table.columns = [f"{i}, {m}" for i, m in table.columns]
+    return table
+
+
+def gap(frame: pd.DataFrame, labels_per_class: int | str = 10) -> dict[str, float]:
+    """Pre-trained minus random-init accuracy at one budget, per mode, and best against best."""
+    row = summary(frame).loc[str(labels_per_class)]
+    out = {mode: row[f"pre-trained, {mode}"] - row[f"random, {mode}"] for mode in MODES}
+    out["best"] = max(row[f"pre-trained, {m}"] for m in MODES) - max(row[f"random, {m}"] for m in MODES)
+    return out
+
+
+# Stored results: a small JSON next to the checkpoint, tied to its weights by a hash.
+
+def weights_hash(ckpt_dir: str | Path) -> str:
+    return hashlib.sha256((Path(ckpt_dir) / "model.safetensors").read_bytes()).hexdigest()[:16]
+
+
+def save_results(frame: pd.DataFrame, ckpt_dir: str | Path, meta: dict | None = None) -> Path:
+    """Write pretrain.json atomically (temporary file renamed into place)."""
+    ckpt_dir = Path(ckpt_dir)
+    payload = {"weights": weights_hash(ckpt_dir), **(meta or {}), "rows": frame.to_dict(orient="records")}
+    fd, tmp = tempfile.mkstemp(prefix=f".{RESULTS_FILE}.", dir=ckpt_dir)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(payload, f, indent=1)
+        os.replace(tmp, ckpt_dir / RESULTS_FILE)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return ckpt_dir / RESULTS_FILE
+
+
+def load_results(ckpt_dir: str | Path) -> pd.DataFrame | None:
+    """The stored results for this checkpoint, or None when missing, unreadable or from other weights."""
+    path = Path(ckpt_dir) / RESULTS_FILE
+    try:
+        payload = json.loads(path.read_text())
+        if payload.get("weights") != weights_hash(ckpt_dir):
+            return None
+        return pd.DataFrame(payload["rows"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

@@ -1,0 +1,290 @@
+"""Decoder swap (the lecture's deep-fake scheme): one shared encoder, one decoder per domain.
+
+Domain A is one sprite shape, domain B another, with the same factor ranges (scale, rotation, x, y).
+Training reconstructs each domain through its own decoder, but both go through the SAME encoder, so
+the code has to describe the pose in a way both decoders read. Encoding an A image and decoding it
+with B's decoder then draws a B shape in A's pose. The baseline is two separately trained
+autoencoders (A's encoder, B's decoder): their codes share no meaning, so the swap loses the pose.
+
+Pose is measured from the images themselves (no network): centroid for x, y; the square root of the
+area (sum of intensities) for scale; the principal axis of the second moments for the orientation.
+The reference is the ideal swap, which the renderer gives us exactly: shape B drawn with the input's
+factors. Orientation from second moments is defined modulo 180 degrees and only for shapes whose
+moments are anisotropic; squares and equilateral triangles have isotropic moments, so the default
+pair is ellipse -> heart, and angles are compared modulo 180 degrees only where the target is
+measurably anisotropic.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from explorer.checkpoints import _atomic_write_dir, checkpoint_root, versions
+from explorer.datasets.sprites import SHAPES, render, sample_factors
+from explorer.errors import ExplorerError
+from explorer.models.backbones import make_pair
+from explorer.models.base import ModelConfig, bce_logits
+from explorer.train import TrainConfig, fit
+
+MIN_ANISOTROPY = 0.03  # below this the second-moment axis is noise (squares, triangles, blobs)
+MIN_MASS = 1.0  # an output with less total intensity than one pixel has no pose to measure
+WEIGHTS, BASELINE_WEIGHTS, CONFIG, RESULTS = "model.safetensors", "baseline.safetensors", "config.json", "results.json"
+
+
+@dataclass
+class SwapConfig:
+    shape_a: str = "ellipse"
+    shape_b: str = "heart"
+    dim: int = 16  # shared code size
+    channels: tuple[int, ...] = (16, 32, 64)  # conv widths per stride-2 stage
+    size: int = 32  # image side
+    n_train: int = 4000  # images per domain
+    n_test: int = 500  # held-out A images (and their ideal B renders)
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 2e-3
+    seed: int = 0
+
+    def __post_init__(self):
+        self.channels = tuple(self.channels)
+        for name in (self.shape_a, self.shape_b):
+            if name not in SHAPES:
+                raise ExplorerError(f"unknown sprite shape {name!r}; choose from {', '.join(SHAPES)}")
+        if self.shape_a == self.shape_b:
+            raise ExplorerError("the two domains must be different shapes")
+        if min(self.dim, self.n_train, self.n_test, self.epochs, self.batch_size) < 1 or self.lr <= 0:
+            raise ExplorerError("dim, n_train, n_test, epochs and batch_size must be positive, lr > 0")
+
+    @property
+    def name(self) -> str:
+        return f"swap-{self.shape_a}-{self.shape_b}"
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SwapConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+class TwoDecoderAE(nn.Module):
+    """Encoder(s) and two decoders on the conv backbone. shared=True: one encoder for both domains
+    (the swap model); shared=False: each domain its own encoder (two independent autoencoders)."""
+
+    is_trainable = True  # explorer.train.fit trains it like any autoencoder
+
+    def __init__(self, config: SwapConfig, shared: bool = True):
+        super().__init__()
+        self.config, self.shared = config, shared
+        net = ModelConfig("conv-ae", (1, config.size, config.size), config.dim, channels=config.channels, backbone="conv")
+        enc_a, dec_a = make_pair(net, config.dim)
+        enc_b, dec_b = make_pair(net, config.dim)
+        # a ModuleList, not the same module under two names: safetensors refuses shared tensors
+        self.encoders = nn.ModuleList([enc_a] if shared else [enc_a, enc_b])
+        self.decoders = nn.ModuleList([dec_a, dec_b])
+
+    def encode(self, x: torch.Tensor, domain: int) -> torch.Tensor:  # (B, 1, H, W) -> (B, d)
+        return self.encoders[min(domain, len(self.encoders) - 1)](x)
+
+    def decode(self, z: torch.Tensor, domain: int) -> torch.Tensor:  # (B, d) -> (B, 1, H, W)
+        return torch.sigmoid(self.decoders[domain](z))
+
+    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """x (B, 2, 1, H, W): column 0 an A image, column 1 an unrelated B image (unpaired domains)."""
+        xa, xb = x[:, 0], x[:, 1]
+        recon_a = bce_logits(self.decoders[0](self.encode(xa, 0)), xa)
+        recon_b = bce_logits(self.decoders[1](self.encode(xb, 1)), xb)
+        return {"loss": recon_a + recon_b, "recon_a": recon_a, "recon_b": recon_b}
+
+    @torch.no_grad()
+    def swap(self, x_a: torch.Tensor) -> torch.Tensor:
+        """A images through A's encoder and B's decoder."""
+        self.eval()
+        return self.decode(self.encode(x_a, 0), 1)
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor, domain: int = 0) -> torch.Tensor:
+        self.eval()
+        return self.decode(self.encode(x, domain), domain)
+
+
+# ----- data -----------------------------------------------------------------------------------
+
+def domain_factors(shape: str, n: int, seed: int) -> dict[str, np.ndarray]:
+    """n factor combinations of one shape; scale, rotation and position drawn from the full grid."""
+    factors = sample_factors(n, seed)
+    factors["shape"] = np.full(n, SHAPES.index(shape), dtype=np.float32)
+    return factors
+
+
+def with_shape(factors: dict[str, np.ndarray], shape: str) -> dict[str, np.ndarray]:
+    return {**factors, "shape": np.full(len(factors["shape"]), SHAPES.index(shape), dtype=np.float32)}
+
+
+def training_pairs(config: SwapConfig, n: int, seed: int) -> torch.Tensor:
+    """(n, 2, 1, H, W): A images beside independently drawn B images (the domains are unpaired)."""
+    a = render(domain_factors(config.shape_a, n, seed), config.size)
+    b = render(domain_factors(config.shape_b, n, seed + 1), config.size)
+    return torch.from_numpy(np.stack([a, b], axis=1))
+
+
+def held_out_set(config: SwapConfig, n: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Held-out A images and the ideal swap of each: shape B rendered with the same factors."""
+    factors = domain_factors(config.shape_a, n or config.n_test, config.seed + 1000)
+    x_a = torch.from_numpy(render(factors, config.size))
+    ideal_b = torch.from_numpy(render(with_shape(factors, config.shape_b), config.size))
+    return x_a, ideal_b
+
+
+# ----- pose from pixels -----------------------------------------------------------------------
+
+def image_pose(images: torch.Tensor | np.ndarray) -> dict[str, np.ndarray]:
+    """Per image (N, 1, H, W): centroid x, y (pixels), scale = sqrt(area) (pixels), principal-axis
+    angle in degrees modulo 180, and anisotropy in [0, 1] (0: the axis is undefined)."""
+    im = np.asarray(images.detach().cpu() if isinstance(images, torch.Tensor) else images, dtype=np.float64)[:, 0]
+    rows, cols = np.mgrid[: im.shape[1], : im.shape[2]]
+    mass = im.sum((1, 2))  # (N,)
+    safe = np.maximum(mass, 1e-9)
+    cx = (im * cols).sum((1, 2)) / safe
+    cy = (im * rows).sum((1, 2)) / safe
+    dx, dy = cols[None] - cx[:, None, None], -(rows[None] - cy[:, None, None])  # y up, like the renderer
+    mu20, mu02, mu11 = ((im * dx**2).sum((1, 2)) / safe, (im * dy**2).sum((1, 2)) / safe,
+                        (im * dx * dy).sum((1, 2)) / safe)
+    angle = np.degrees(0.5 * np.arctan2(2 * mu11, mu20 - mu02)) % 180
+    anisotropy = np.sqrt((mu20 - mu02) ** 2 + 4 * mu11**2) / np.maximum(mu20 + mu02, 1e-9)
+    return {"x": cx, "y": cy, "scale": np.sqrt(mass), "angle": angle, "anisotropy": anisotropy, "mass": mass}
+
+
+def angle_difference(a: np.ndarray, b: np.ndarray, period: float = 180.0) -> np.ndarray:
+    """|a - b| on a circle of the given period (degrees)."""
+    d = np.abs(a - b) % period
+    return np.minimum(d, period - d)
+
+
+def pose_errors(output: torch.Tensor, reference: torch.Tensor) -> dict[str, float]:
+    """Mean pose errors of output images against reference images (pixels; degrees mod 180), and the
+    correlation of their sizes.
+    An output with (almost) nothing drawn counts as missing its pose by the image's half-diagonal."""
+    p, q = image_pose(output), image_pose(reference)
+    side = output.shape[-1]
+    drawn = p["mass"] >= MIN_MASS
+    position = np.where(drawn, np.hypot(p["x"] - q["x"], p["y"] - q["y"]), side / np.sqrt(2))
+    oriented = (q["anisotropy"] >= MIN_ANISOTROPY) & drawn
+    angle = angle_difference(p["angle"], q["angle"])[oriented]
+    out = output.detach().cpu().float()
+    varies = p["scale"].std() > 1e-9 and q["scale"].std() > 1e-9
+    return {
+        "position_px": float(position.mean()),
+        "scale_px": float(np.abs(p["scale"] - q["scale"]).mean()),
+        # a size kept up to a constant factor still orders the sprites: the correlation shows it
+        "scale_corr": float(np.corrcoef(p["scale"], q["scale"])[0, 1]) if varies else float("nan"),
+        "angle_deg": float(angle.mean()) if len(angle) else float("nan"),
+        "angle_n": int(oriented.sum()),
+        "pixel_sse": float((out - reference.cpu().float()).pow(2).flatten(1).sum(1).mean()),
+    }
+
+
+# ----- train, evaluate, save ------------------------------------------------------------------
+
+@dataclass
+class SwapRun:
+    config: SwapConfig
+    model: TwoDecoderAE  # shared encoder
+    baseline: TwoDecoderAE  # two separate autoencoders
+    results: dict
+
+
+def train_swap(config: SwapConfig | None = None, progress=None) -> SwapRun:
+    """Train the shared-encoder model and the separate-AE baseline on the same images, then evaluate.
+    progress(stage, epoch, epochs) is called after each epoch; returning True cancels."""
+    config = config or SwapConfig()
+    x_train = training_pairs(config, config.n_train, config.seed)
+    x_val = training_pairs(config, max(config.n_test // 2, 1), config.seed + 500)
+    train = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, seed=config.seed, device="cpu")
+    trained, seconds = {}, {}
+    for stage, shared in (("shared encoder", True), ("separate autoencoders", False)):
+        torch.manual_seed(config.seed)
+        model = TwoDecoderAE(config, shared=shared)
+        cbs = [lambda log, s=stage: progress(s, log.epoch, log.epochs)] if progress else []
+        result = fit(model, x_train, x_val, train, cbs)
+        if result.cancelled:
+            raise ExplorerError("training cancelled")
+        trained[shared], seconds[stage] = model, result.seconds
+    results = evaluate_swap(trained[True], trained[False], config)
+    results["train_seconds"] = seconds
+    return SwapRun(config, trained[True], trained[False], results)
+
+
+def evaluate_swap(model: TwoDecoderAE, baseline: TwoDecoderAE, config: SwapConfig) -> dict:
+    """Pose errors on held-out A images: each swap against the ideal B render, and A's own
+    reconstruction against A (the measurement floor)."""
+    x_a, ideal_b = held_out_set(config)
+    rows = {
+        "swap (shared encoder)": pose_errors(model.swap(x_a), ideal_b),
+        "baseline (separate AEs)": pose_errors(baseline.swap(x_a), ideal_b),
+        "A reconstructed (shared encoder)": pose_errors(model.reconstruct(x_a, 0), x_a),
+    }
+    return {"rows": rows, "n_test": len(x_a), "shape_a": config.shape_a, "shape_b": config.shape_b,
+            "reference": "swaps vs shape B rendered with the input's factors; reconstruction vs the input"}
+
+
+def default_swap_dir(config: SwapConfig | None = None, root: str | Path | None = None) -> Path:
+    return Path(root or checkpoint_root()) / "sprites" / "experiments" / (config or SwapConfig()).name
+
+
+def _state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+
+
+def save_swap(run: SwapRun, out_dir: str | Path | None = None) -> Path:
+    """model.safetensors (shared encoder), baseline.safetensors, config.json, results.json; atomic."""
+    out_dir = Path(out_dir or default_swap_dir(run.config))
+    config = {"experiment": "decoder-swap", "dataset": "sprites", "swap": asdict(run.config), "versions": versions()}
+
+    def write(tmp: Path):
+        save_file(_state(run.model), str(tmp / WEIGHTS))
+        save_file(_state(run.baseline), str(tmp / BASELINE_WEIGHTS))
+        (tmp / CONFIG).write_text(json.dumps(config, indent=2))
+        (tmp / RESULTS).write_text(json.dumps(run.results, indent=2))
+
+    _atomic_write_dir(out_dir, write)
+    return out_dir
+
+
+def load_swap(ckpt_dir: str | Path | None = None) -> SwapRun:
+    ckpt_dir = Path(ckpt_dir or default_swap_dir())
+    if not (ckpt_dir / CONFIG).is_file():
+        raise ExplorerError(f"{ckpt_dir}: no decoder-swap model there; train one with `explorer swap`")
+    try:
+        config = SwapConfig.from_dict(json.loads((ckpt_dir / CONFIG).read_text())["swap"])
+        results = json.loads((ckpt_dir / RESULTS).read_text())
+        model, baseline = TwoDecoderAE(config, shared=True), TwoDecoderAE(config, shared=False)
+        model.load_state_dict(load_file(str(ckpt_dir / WEIGHTS)))
+        baseline.load_state_dict(load_file(str(ckpt_dir / BASELINE_WEIGHTS)))
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise ExplorerError(f"{ckpt_dir}: corrupt decoder-swap checkpoint ({type(exc).__name__}); retrain it") from None
+    return SwapRun(config, model.eval(), baseline.eval(), results)
+
+
+def swap_grid(run: SwapRun, x_a: torch.Tensor, ideal_b: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Rows of the page's grid, each (n, 1, H, W)."""
+    a, b = run.config.shape_a, run.config.shape_b
+    return {
+        f"A ({a})": x_a,
+        "A reconstructed": run.model.reconstruct(x_a, 0),
+        f"A through {b}'s decoder (shared encoder)": run.model.swap(x_a),
+        "baseline: separate AEs": run.baseline.swap(x_a),
+        f"ideal: {b} with A's factors": ideal_b,
+    }
+
+
+def swap_table(results: dict) -> "pd.DataFrame":
+    """The pose errors as a table: one row per method, one column per measure."""
+    import pandas as pd
+
+    return pd.DataFrame(results["rows"]).T[["position_px", "scale_px", "scale_corr", "angle_deg", "pixel_sse"]]

@@ -1,0 +1,106 @@
+"""Latent map: the codes in 2-D beside the PCA baseline's own 2-D map of the same images; click and select."""
+
+from functools import partial
+
+import numpy as np
+import streamlit as st
+import torch
+
+from explorer.errors import ExplorerError
+from explorer.evaluate import reconstruct
+from explorer.mapplot import map_figure
+from explorer.project import METHODS, baseline_points, map_metrics, methods_for, project
+from explorer.selection import is_area_selection, selected_ids
+from explorer.ui.state import show_row, sidebar
+
+MAX_SHOWN = 120  # images drawn for a box / lasso selection
+
+st.title("Latent map")
+sel = sidebar()
+if sel is None:
+    st.stop()
+ds = sel.dataset
+
+
+@st.cache_data(show_spinner="Measuring the map ...", max_entries=64)
+def cached_map_metrics(key: str, _points: np.ndarray, _dataset) -> dict:
+    """kNN accuracy and trustworthiness of a 2-D map; key = checkpoint path + weights mtime + method."""
+    return map_metrics(_points, _dataset)
+
+
+def on_select(chart_key: str) -> None:
+    """The newest selection on either map becomes the page's selection (highlighted on both maps)."""
+    event = st.session_state.get(chart_key)
+    ids = selected_ids(event)
+    if ids:
+        st.session_state["map_selection"] = {"ids": ids, "area": is_area_selection(event), "source": chart_key}
+
+
+def stamp(path) -> str:
+    return f"{path}:{(path / 'model.safetensors').stat().st_mtime}"
+
+
+codes = sel.codes()  # (N, d)
+c1, c2 = st.columns(2)
+method = c1.selectbox("Projection of the codes", methods_for(sel.model.dim), format_func=METHODS.get, key="map_method")
+colour_options = (["label"] if ds.labels is not None else []) + list(ds.factors)
+color_by = c2.selectbox("Colour by", colour_options or ["none"], key="map_color")
+color = ds.factors.get(color_by) if color_by not in ("label", "none") else None
+
+try:
+    with st.spinner(f"{METHODS[method]} of {len(codes)} codes (computed once per checkpoint, then read from disk) ..."):
+        proj = project(codes, method, sel.path)
+except ExplorerError as exc:
+    st.error(str(exc))
+    st.stop()
+
+selection = st.session_state.get("map_selection") or {}
+highlight = [i for i in selection.get("ids", []) if 0 <= i < len(ds)]
+style = dict(labels=ds.labels, class_names=ds.class_names, color=color, color_name=color_by, highlight=highlight, grid=False)
+
+left, right = st.columns(2)
+with left:
+    st.subheader(f"{sel.label}: {METHODS[method]}")
+    st.plotly_chart(map_figure(proj.points_, **style), key="map_model", on_select=partial(on_select, "map_model"),
+                    selection_mode=("points", "box", "lasso"), config={"displaylogo": False})
+    m = cached_map_metrics(f"{stamp(sel.path)}:{method}", proj.points_, ds)
+    st.caption(" · ".join([f"kNN accuracy **{m['knn_acc']:.3f}**"] * ("knn_acc" in m)
+                          + [f"trustworthiness **{m['trustworthiness']:.3f}**"]) + " (2-D map, held-out images)")
+with right:
+    pca_codes = sel.pca_codes()
+    if pca_codes is None:
+        st.info(f"No PCA baseline at d={sel.model.dim} for this dataset yet; training a model fits one beside it.")
+    else:
+        st.subheader("PCA baseline: first two principal components")
+        base = baseline_points(pca_codes)
+        st.plotly_chart(map_figure(base, **style), key="map_pca", on_select=partial(on_select, "map_pca"),
+                        selection_mode=("points", "box", "lasso"), config={"displaylogo": False})
+        m = cached_map_metrics(f"{stamp(sel.pca_path)}:baseline", base, ds)
+        st.caption(" · ".join([f"kNN accuracy **{m['knn_acc']:.3f}**"] * ("knn_acc" in m)
+                              + [f"trustworthiness **{m['trustworthiness']:.3f}**"]) + " (2-D map, held-out images)")
+
+if not highlight:
+    st.info("Click a point to see its image and reconstruction; draw a box or lasso (toolbar) to see a group.")
+    st.stop()
+
+label_of = (lambda i: ds.class_names[ds.labels[i]]) if ds.labels is not None else (lambda i: "-")
+if st.button("Clear selection", key="map_clear"):
+    st.session_state.pop("map_selection", None)
+    st.rerun()
+if not selection.get("area") and len(highlight) == 1:
+    i = highlight[0]
+    st.subheader(f"Image {i} (label {label_of(i)})")
+    x = ds.images[i : i + 1]
+    row = [x, reconstruct(sel.model, x)]
+    captions = ["image", sel.label]
+    pca = sel.pca()
+    if pca is not None:
+        row.append(reconstruct(pca[0], x))
+        captions.append(f"PCA d={sel.model.dim}")
+    show_row(torch.cat(row), captions, width=140)
+else:
+    shown = highlight[:MAX_SHOWN]
+    labels = ", ".join(f"{name}: {n}" for name, n in zip(*np.unique([label_of(i) for i in highlight], return_counts=True)))
+    st.subheader(f"{len(highlight)} selected images" + (f" (first {MAX_SHOWN} shown)" if len(highlight) > MAX_SHOWN else ""))
+    st.caption(f"labels: {labels}")
+    show_row(ds.images[shown], [str(i) for i in shown], width=56)

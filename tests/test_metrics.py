@@ -1,0 +1,32 @@
+import numpy as np
+import pytest
+import torch
+
+from explorer import metrics
+
+
+def test_recon_sse_is_per_image_sum():
+    x = torch.zeros(2, 1, 4, 4)
+    x_hat = torch.full_like(x, 0.5)
+    assert metrics.recon_sse(x_hat, x) == pytest.approx(16 * 0.25)
+    assert metrics.recon_mse(x_hat, x) == pytest.approx(0.25)
+
+
+def test_knn_and_precision_on_separable_clusters():
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 50)
+    z = rng.normal(size=(100, 2)) + 10 * y[:, None]
+    assert metrics.knn_accuracy(z[::2], y[::2], z[1::2], y[1::2]) == 1.0
+    assert metrics.leave_one_out_precision(z, y, k=5) == 1.0
+    assert metrics.precision_at_k(np.array([[0, 0, 1, 1]]), np.array([0])) == 0.5
+
+
+def test_trustworthiness_is_one_for_an_isometry_and_lower_for_noise():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 5))
+    assert metrics.trustworthiness(x, x @ np.linalg.qr(rng.normal(size=(5, 5)))[0]) == pytest.approx(1.0)
+    assert metrics.trustworthiness(x, rng.normal(size=(200, 2))) < 0.7
+
+
+def test_code_sparsity():
+    assert metrics.code_sparsity(np.array([[0.0, 1.0], [0.0, 0.0]])) == 0.75

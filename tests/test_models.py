@@ -1,0 +1,134 @@
+"""Every model family: shapes, the loss falls, save -> load gives identical outputs; each method's defining property."""
+
+import numpy as np
+import pytest
+import torch
+from scipy.linalg import subspace_angles
+
+from explorer.checkpoints import load_checkpoint, save_checkpoint
+from explorer.evaluate import evaluate_model
+from explorer.models import MODELS, ModelConfig, build_model
+from explorer.models.vae import gaussian_kl
+from explorer.noise import corrupt
+from explorer.pipeline import fit_pca
+from explorer.train import TrainConfig, fit
+
+TRAINABLE = [f for f in MODELS if f != "pca"]
+
+
+@pytest.mark.parametrize("family", list(MODELS))
+@pytest.mark.parametrize("shape,backbone", [((1, 28, 28), "mlp"), ((1, 28, 28), "conv"), ((3, 32, 32), "conv"), ((1, 8, 8), "mlp")])
+def test_shapes(family, shape, backbone):
+    model = build_model(ModelConfig(family, shape, 5, backbone=backbone))
+    x = torch.rand(3, *shape)
+    if family == "pca":
+        model.fit(torch.rand(20, *shape))
+    z = model.encode(x)
+    assert z.shape == (3, 5)
+    assert model.decode(z).shape == (3, *shape)
+    assert torch.isfinite(model.loss(x)["loss"])
+
+
+@pytest.mark.parametrize("family", TRAINABLE)
+def test_loss_falls_on_a_small_batch(family, digits):
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(family, digits.image_shape, 4))
+    x = digits.x_train[:64]
+    before = model.loss(x)["loss"].item()
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(60):
+        opt.zero_grad()
+        model.loss(x)["loss"].backward()
+        opt.step()
+    assert float(model.loss(x)["loss"]) < 0.7 * before
+
+
+@pytest.mark.parametrize("family", list(MODELS))
+def test_save_load_gives_identical_outputs(family, digits, tmp_path):
+    model = build_model(ModelConfig(family, digits.image_shape, 3, backbone="conv" if family == "vae" else "mlp"))
+    if family == "pca":
+        model.fit(digits.x_train)
+    path = save_checkpoint(model, tmp_path / f"{family}-d3", {"dataset": "digits"})
+    loaded, config = load_checkpoint(path, digits.image_shape)
+    x = digits.x_test[:10]
+    model.eval()
+    assert torch.equal(model.encode(x), loaded.encode(x))
+    assert torch.equal(model.decode(model.encode(x)), loaded.decode(loaded.encode(x)))
+    assert config["dataset"] == "digits" and config["model"]["family"] == family
+
+
+def test_pca_is_sklearn_pca(digits):
+    from sklearn.decomposition import PCA
+
+    ours = fit_pca(digits, 6)
+    flat = digits.x_train.reshape(len(digits.x_train), -1).numpy()
+    theirs = PCA(6).fit(flat)
+    x = digits.x_test.reshape(len(digits.x_test), -1).numpy()
+    np.testing.assert_allclose(np.abs(ours.encode(digits.x_test).numpy()), np.abs(theirs.transform(x)), atol=1e-4)
+    rec = ours.decode(ours.encode(digits.x_test)).reshape(len(x), -1).numpy()
+    np.testing.assert_allclose(rec, theirs.inverse_transform(theirs.transform(x)), atol=1e-4)
+
+
+def test_linear_ae_matches_pca(digits):
+    """A linear autoencoder trained on squared error reaches PCA's error and spans PCA's subspace."""
+    # d = 4 sits at a wide eigenvalue gap (lambda_4 / lambda_5 = 1.45), so the subspace is well defined.
+    torch.manual_seed(0)
+    model = build_model(ModelConfig("linear-ae", digits.image_shape, 4))
+    fit(model, digits.x_train, digits.x_test, TrainConfig(epochs=200, batch_size=64, lr=1e-2))
+    pca = fit_pca(digits, 4)
+    ae_err, pca_err = evaluate_model(model, digits)["recon_sse"], evaluate_model(pca, digits)["recon_sse"]
+    assert ae_err <= 1.02 * pca_err
+    angles = np.degrees(subspace_angles(model.decoder.weight.detach().numpy(), pca.components_.T.numpy()))
+    assert angles.max() < 5, angles  # the same subspace: principal angles near zero
+
+
+def test_sparse_ae_penalty_makes_codes_sparse(digits):
+    def sparsity(weight):
+        model = build_model(ModelConfig("sparse-ae", digits.image_shape, 64, l1_weight=weight))  # over-complete
+        fit(model, digits.x_train, digits.x_test, TrainConfig(epochs=25, batch_size=64))
+        return evaluate_model(model, digits)["sparsity"]
+
+    assert sparsity(0.5) > sparsity(0.0) + 0.2
+
+
+def test_denoising_loss_targets_the_clean_input(digits):
+    """The recon term equals the error of the output for the noisy input against the CLEAN input."""
+    model = build_model(ModelConfig("denoising-ae", digits.image_shape, 4, noise="masking", noise_level=0.5))
+    x = digits.x_train[:32]
+    torch.manual_seed(7)
+    loss = model.loss(x)["recon"]
+    torch.manual_seed(7)
+    noisy = corrupt(x, "masking", 0.5)
+    logits = model.decoder(model.encode(noisy))
+    clean_target = torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1).mean()
+    noisy_target = torch.nn.functional.binary_cross_entropy_with_logits(logits, noisy, reduction="none").flatten(1).sum(1).mean()
+    assert torch.allclose(loss, clean_target)
+    assert not torch.allclose(loss, noisy_target)
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "salt-pepper", "masking"])
+def test_noise_kinds(kind):
+    x = torch.full((4, 1, 28, 28), 0.5)
+    y = corrupt(x, kind, 0.3, generator=torch.Generator().manual_seed(0))
+    assert y.shape == x.shape and 0 <= float(y.min()) and float(y.max()) <= 1
+    changed = float((y != x).float().mean())
+    assert (changed > 0.9) if kind == "gaussian" else (0.2 < changed < 0.4)
+
+
+def test_vae_kl_matches_torch_distributions():
+    torch.manual_seed(0)
+    mu, logvar = torch.randn(5, 7), torch.randn(5, 7)
+    q = torch.distributions.Normal(mu, (0.5 * logvar).exp())
+    p = torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))
+    expected = torch.distributions.kl_divergence(q, p).sum(1)
+    assert torch.allclose(gaussian_kl(mu, logvar), expected, atol=1e-5)
+
+
+def test_vae_encode_is_mean_and_samples_come_from_the_prior(digits):
+    model = build_model(ModelConfig("vae", digits.image_shape, 3, beta=2.0)).eval()
+    x = digits.x_test[:8]
+    assert torch.equal(model.encode(x), model.posterior(x)[0])
+    terms = model.loss(x)
+    assert torch.allclose(terms["loss"], terms["recon"] + 2.0 * terms["kl"])
+    samples = model.sample(6, generator=torch.Generator().manual_seed(0))
+    assert samples.shape == (6, 1, 8, 8) and 0 <= float(samples.min()) and float(samples.max()) <= 1

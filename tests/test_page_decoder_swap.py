@@ -1,0 +1,52 @@
+"""Decoder swap page on the shipped swap model: grid, pose table, a tiny retrain into a temporary root."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from explorer.experiments.swap import default_swap_dir
+
+SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
+
+
+def open_page() -> AppTest:
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    at.run()
+    at.switch_page("pages/decoder_swap.py").run()
+    return at
+
+
+def test_page_shows_grid_and_pose_table():
+    assert (default_swap_dir(root=SHIPPED) / "model.safetensors").is_file(), "shipped swap model missing"
+    at = open_page()
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert "swap (shared encoder)" in table.index and "position error (px)" in table.columns
+    swap, base = table.loc["swap (shared encoder)"], table.loc["baseline (separate AEs)"]
+    assert swap["position error (px)"] < base["position error (px)"]
+    n_images = len(at.get("image"))
+    assert n_images == 5  # rows: A, reconstructed, swapped, baseline, ideal
+    at.slider(key="swap_n").set_value(4).run()
+    assert not at.exception and len(at.get("image")) == n_images  # same rows, fewer images per row
+
+
+def test_missing_models_say_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_CHECKPOINTS", str(tmp_path))
+    at = open_page()
+    assert not at.exception
+    assert any("No decoder-swap model" in i.value for i in at.info)
+
+
+@pytest.mark.slow
+def test_retrain_button_writes_a_model(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_CHECKPOINTS", str(tmp_path))
+    at = open_page()
+    at.selectbox(key="swap_shape_a").set_value("square")
+    at.selectbox(key="swap_shape_b").set_value("triangle")
+    at.slider(key="swap_epochs").set_value(1)
+    at.select_slider(key="swap_n_train").set_value(200)
+    at.button(key="swap_train").click().run()
+    assert not at.exception and not at.error
+    assert (tmp_path / "sprites" / "experiments" / "swap-square-triangle" / "results.json").is_file()

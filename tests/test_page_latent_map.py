@@ -1,0 +1,48 @@
+"""Latent map page (AppTest): runs on the shipped data, its widgets work, the sidebar choice reaches it."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+
+@pytest.fixture
+def at():
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    at.run()
+    at.switch_page("pages/latent_map.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_runs_on_default_data_with_both_maps(at):
+    assert at.title[0].value == "Latent map"
+    assert any("conv-ae" in s.value for s in at.subheader)
+    assert any("PCA baseline" in s.value for s in at.subheader)
+    captions = " ".join(c.value for c in at.caption)
+    assert captions.count("kNN accuracy") == 2 and captions.count("trustworthiness") == 2
+    assert not at.error
+
+
+def test_method_and_colour_choice(at):
+    method = at.selectbox(key="map_method")
+    assert method.options == ["PCA", "UMAP", "t-SNE"]  # d = 16: no direct view
+    method.select("umap").run()
+    assert not at.exception and not at.error
+    assert any("UMAP" in s.value for s in at.subheader)
+
+
+def test_sidebar_choice_reaches_the_page(at):
+    at.sidebar.selectbox(key="checkpoint").select("vae-d2").run()
+    assert not at.exception
+    assert at.selectbox(key="map_method").options[0] == "codes (d = 2)"
+    assert any("vae d=2" in s.value for s in at.subheader)
+
+
+def test_a_selection_shows_images(at):
+    at.session_state["map_selection"] = {"ids": [5], "area": False, "source": "map_model"}
+    at.run()
+    assert any(s.value.startswith("Image 5 ") for s in at.subheader)
+    at.session_state["map_selection"] = {"ids": [1, 2, 3, 4], "area": True, "source": "map_pca"}
+    at.run()
+    assert any("4 selected images" in s.value for s in at.subheader)
+    at.button(key="map_clear").click().run()
+    assert not any("selected images" in s.value for s in at.subheader)
