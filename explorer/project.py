@@ -4,7 +4,7 @@
 transform / inverse_transform. UMAP and t-SNE cost seconds to minutes (UMAP's first call also pays
 numba compilation), so each map is computed once per checkpoint and kept on disk as
 <checkpoint>/projections/<method>.npz: float32 points plus what the inverse needs, no pickles,
-written atomically. A fingerprint of the codes it was fitted on guards against a retrained model.
+written atomically. A probe of the codes it was fitted on guards against a retrained model.
 """
 
 from __future__ import annotations
@@ -29,6 +29,21 @@ def fingerprint(codes: np.ndarray) -> str:
     """A short hash of the codes, so a stored map is only reused for the codes it was made from."""
     codes = np.ascontiguousarray(codes, dtype=np.float32)
     return hashlib.sha1(codes.tobytes() + str(codes.shape).encode()).hexdigest()[:16]
+
+
+def probe_rows(n: int) -> np.ndarray:
+    """A few evenly spaced rows whose codes are stored with a map to recognise the codes it came from."""
+    return np.linspace(0, n - 1, min(n, 64)).astype(int)
+
+
+def same_codes(probe: np.ndarray, codes: np.ndarray) -> bool:
+    """Whether stored probe codes match these codes up to float noise (another machine's kernels may
+    round differently in the last bits, which must not force a new map)."""
+    rows = probe_rows(len(codes))
+    if probe.shape != (len(rows), codes.shape[1]):
+        return False
+    scale = float(np.abs(codes[rows]).max()) or 1.0
+    return bool(np.allclose(probe, codes[rows], rtol=0, atol=1e-3 * scale))
 
 
 def methods_for(dim: int) -> list[str]:
@@ -122,7 +137,7 @@ class Projection:
         """Write <path> atomically (temp file, then os.replace); plain arrays only, no pickles."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        arrays = {"method": np.array(self.method), "points": self.points_, "fingerprint": np.array(self.fingerprint_)}
+        arrays = {"method": np.array(self.method), "points": self.points_, "probe": self.codes_[probe_rows(len(self.codes_))]}
         if self.is_linear:
             arrays.update(mean=self.mean_, components=self.components_)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
@@ -142,12 +157,12 @@ class Projection:
         codes = np.asarray(codes, dtype=np.float32)
         try:
             with np.load(path, allow_pickle=False) as f:
-                method, points, fp = str(f["method"]), f["points"], str(f["fingerprint"])
+                method, points, probe = str(f["method"]), f["points"], f["probe"]
                 mean = f["mean"] if "mean" in f else None
                 components = f["components"] if "components" in f else None
         except (OSError, ValueError, KeyError) as exc:
             raise ExplorerError(f"{path}: unreadable stored projection ({type(exc).__name__}); delete it to recompute") from None
-        if fp != fingerprint(codes) or points.shape != (len(codes), 2):
+        if points.shape != (len(codes), 2) or not same_codes(probe, codes):
             raise ExplorerError(f"{path}: stored projection was made from other codes; delete it to recompute")
         return cls.from_points(points, codes, method, mean, components)
 

@@ -41,11 +41,14 @@ RECIPES = [Recipe("mnist5k", fam, d, **kw) for d in (2, 16) for fam, kw in MNIST
 
 def train_shipped(root=None, only: str | None = None) -> None:
     from explorer.pipeline import train_checkpoint
+    from explorer.project import precompute
 
     for r in RECIPES:
         if only and only not in r.key:
             continue
         config = TrainConfig(epochs=r.epochs, batch_size=r.batch_size, lr=r.lr)
         path, m, result = train_checkpoint(r.dataset, r.family, r.dim, config, r.options, root=root)
+        precompute(path)  # the app opens on stored maps instead of computing UMAP on first view
+        precompute(path.parent / f"pca-d{r.dim}")
         print(f"{r.key:<28} held-out error {m['recon_sse']:8.2f}  PCA {m['pca_recon_sse']:8.2f}  "
               f"ratio {m['recon_sse'] / m['pca_recon_sse']:.3f}  {result.seconds:6.1f} s", flush=True)

@@ -1,13 +1,12 @@
 """A real `streamlit run app.py` and a real headless Chromium (Debian's package) driven by Playwright.
 
-The server runs on a copy of the shipped checkpoints (so training in a test never touches the
-repository). A failing test leaves a screenshot in test-artifacts/.
+The server runs on the session's copy of the shipped checkpoints (tests/conftest.py), so training
+in a test never touches the repository. A failing test leaves a screenshot in test-artifacts/.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -30,13 +29,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def checkpoint_copy(tmp_path_factory) -> Path:
-    dst = tmp_path_factory.mktemp("checkpoints") / "checkpoints"
-    shutil.copytree(ROOT / "checkpoints", dst)
-    return dst
 
 
 @pytest.fixture(scope="session")
