@@ -142,7 +142,7 @@ for name, (title, vectors, encoder) in spaces.items():
 if query_label is not None:
     cols = st.columns(len(results))
     for col, (title, _, found, _) in zip(cols, results.values()):
-        col.metric(f"precision@{k}, {title.split(',')[0]}", f"{found.precision:.2f}")
+        col.metric(f"precision@{k} in {title.split(',')[0].removeprefix(sel.label).strip()}", f"{found.precision:.2f}")
 
 for name, (title, index, found, recall) in results.items():
     st.subheader(f"In {title}")

@@ -99,7 +99,7 @@ def train_and_score(model: Autoencoder, dataset: Dataset, idx: np.ndarray, init:
     """
     device = best_device()
     encoder = (copy.deepcopy(model) if init == "pre-trained" else fresh_copy(model, seed)).to(device)
-    clf = Classifier(encoder, len(dataset.class_names) or int(dataset.labels.max()) + 1)
+    clf = Classifier(encoder, int(dataset.labels.max()) + 1)
     torch.manual_seed(seed)
     clf.head.reset_parameters()
     clf.to(device)

@@ -266,7 +266,7 @@ def load_swap(ckpt_dir: str | Path | None = None) -> SwapRun:
         model, baseline = TwoDecoderAE(config, shared=True), TwoDecoderAE(config, shared=False)
         model.load_state_dict(load_file(str(ckpt_dir / WEIGHTS)))
         baseline.load_state_dict(load_file(str(ckpt_dir / BASELINE_WEIGHTS)))
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+    except Exception as exc:  # safetensors raises its own error type on a damaged file
         raise ExplorerError(f"{ckpt_dir}: corrupt decoder-swap checkpoint ({type(exc).__name__}); retrain it") from None
     return SwapRun(config, model.eval(), baseline.eval(), results)
 

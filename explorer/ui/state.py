@@ -86,6 +86,16 @@ def _label(path: Path) -> str:
     return path.name
 
 
+def _kept_selectbox(label: str, options: list, key: str, default):
+    """A sidebar selectbox whose choice survives page switches (Streamlit drops a widget's state
+    when a page without it runs, so the choice is also kept under a key of our own)."""
+    kept = f"_kept_{key}"
+    value = st.session_state.get(key, st.session_state.get(kept, default))
+    st.session_state[key] = value if value in options else default
+    st.session_state[kept] = st.sidebar.selectbox(label, options, key=key)
+    return st.session_state[kept]
+
+
 def sidebar() -> Selection | None:
     """Draw the shared sidebar; return the selection, or None (with an st.error) when nothing loads."""
     groups = checkpoints_by_dataset()
@@ -93,13 +103,11 @@ def sidebar() -> Selection | None:
         st.sidebar.error(f"No checkpoints under {checkpoint_root()}. Train one on the Train page or with `explorer train`.")
         return None
     specs = sorted(groups, key=lambda s: (s != DEFAULT_DATASET, s))
-    spec = st.sidebar.selectbox("Dataset", specs, key="dataset")
+    spec = _kept_selectbox("Dataset", specs, "dataset", specs[0])
     paths = groups[spec]
     names = [p.name for p in paths]
     default = next((n for n in ("conv-ae-d16", "conv-ae-d10", "mlp-ae-d2") if n in names), names[0])
-    if st.session_state.get("checkpoint") not in names:
-        st.session_state["checkpoint"] = default
-    name = st.sidebar.selectbox("Checkpoint", names, key="checkpoint")
+    name = _kept_selectbox("Checkpoint", names, "checkpoint", default)
     path = paths[names.index(name)]
     try:
         config = read_config(path)

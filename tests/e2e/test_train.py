@@ -47,8 +47,8 @@ def test_tiny_model_trains_with_moving_progress_and_appears_in_sidebar(page, app
     seen = page.evaluate("() => { clearInterval(window.__poll); return window.__progress; }")
     assert len(set(seen)) >= 2, f"progress never moved: {seen}"  # observed at least one change
     boxes = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]')
-    expect(boxes.nth(0)).to_contain_text("digits", timeout=60_000)  # the sidebar picked the new checkpoint
-    expect(boxes.nth(1)).to_contain_text("e2e-mlp-d2", timeout=60_000)
+    expect(boxes.nth(0).locator("input")).to_have_value("digits", timeout=60_000)  # the sidebar picked it
+    expect(boxes.nth(1).locator("input")).to_have_value("e2e-mlp-d2", timeout=60_000)
     assert (checkpoint_copy / "digits" / "e2e-mlp-d2" / "config.json").is_file()
 
 

@@ -1,0 +1,68 @@
+"""Pre-training: labelled subsets, stored results, and the defining property on a small real run."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from explorer.checkpoints import save_checkpoint
+from explorer.errors import ExplorerError
+from explorer.experiments.pretrain import gap, labelled_subset, load_results, run_pretrain, save_results, summary
+from explorer.models import ModelConfig, build_model
+from explorer.train import TrainConfig, fit
+
+
+def test_labelled_subset_is_balanced_and_seeded():
+    y = np.repeat(np.arange(10), 40)
+    a, b, c = labelled_subset(y, 5, seed=0), labelled_subset(y, 5, seed=0), labelled_subset(y, 5, seed=1)
+    assert len(a) == 50 and np.array_equal(np.bincount(y[a]), [5] * 10)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert len(labelled_subset(y, None)) == len(y)
+    assert len(labelled_subset(y, 100)) == len(y)  # capped at what each class has
+
+
+@pytest.fixture(scope="module")
+def small(mnist5k):
+    """2,000 real MNIST training digits (the autoencoder sees no labels) and 500 held-out ones."""
+    return replace(mnist5k, train_idx=mnist5k.train_idx[:2000], test_idx=mnist5k.test_idx[:500])
+
+
+@pytest.fixture(scope="module")
+def pretrained(small):
+    model = build_model(ModelConfig("mlp-ae", small.image_shape, 16, hidden=(256,)))
+    fit(model, small.x_train, small.x_test, TrainConfig(epochs=10, batch_size=32, lr=2e-3))
+    return model
+
+
+@pytest.fixture(scope="module")
+def frame(pretrained, small):
+    return run_pretrain(pretrained, small, labels_per_class=(10,), seeds=(0, 1), steps=150)
+
+
+def test_pretraining_beats_random_init_at_few_labels(frame):
+    table = summary(frame)
+    assert list(table.index) == ["10"] and len(frame) == 8  # 2 inits x 2 modes x 2 seeds
+    g = gap(frame, 10)
+    assert g["frozen"] > 0.2, table  # a probe on learnt codes vs on random features
+    assert g["fine-tuned"] > 0.03, table  # same network, same recipe, only the start differs
+    assert table.loc["10", "pre-trained, frozen"] > 0.6, table
+    assert set(frame.n_labels) == {100}
+
+
+def test_results_are_stored_beside_the_checkpoint(frame, pretrained, tmp_path):
+    ckpt = save_checkpoint(pretrained, tmp_path / "mlp-ae-d16", {"dataset": "mnist5k"})
+    assert load_results(ckpt) is None
+    path = save_results(frame, ckpt, {"steps": 150})
+    assert path.name == "pretrain.json" and not list(ckpt.glob(".pretrain.json.*"))
+    assert load_results(ckpt).equals(frame)
+    save_checkpoint(build_model(pretrained.config), ckpt)  # other weights: the stored result is stale
+    assert load_results(ckpt) is None
+
+
+def test_pca_and_unlabelled_data_are_clear_errors(small):
+    pca = build_model(ModelConfig("pca", small.image_shape, 4)).fit(small.x_train[:100])
+    with pytest.raises(ExplorerError, match="encoder"):
+        run_pretrain(pca, small)
+    model = build_model(ModelConfig("mlp-ae", small.image_shape, 4, hidden=(8,)))
+    with pytest.raises(ExplorerError, match="no labels"):
+        run_pretrain(model, replace(small, labels=None))
