@@ -55,6 +55,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--root", help="checkpoint root (default ./checkpoints)")
 
+    p = sub.add_parser("swap", help="decoder swap on sprites: one shared encoder, a decoder per shape")
+    p.add_argument("--shape-a", default="ellipse")
+    p.add_argument("--shape-b", default="heart")
+    p.add_argument("--dim", type=int, default=16)
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--n-train", type=int, default=4000, help="images per domain")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="folder (default checkpoints/sprites/experiments/swap-<A>-<B>)")
+
+    p = sub.add_parser("disentangle", help="DC-IGN against a VAE and a beta-VAE on sprites, scored by MIG")
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--batches", type=int, default=300, help="one-factor batches of training data")
+    p.add_argument("--beta", type=float, default=4.0, help="the beta-VAE's beta")
+    p.add_argument("--clamp-weight", type=float, default=5.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="folder (default checkpoints/sprites/experiments/disentangle)")
+
     p = sub.add_parser("ship", help="retrain the checkpoints shipped with the app")
     p.add_argument("--root", help="checkpoint root (default ./checkpoints)")
     p.add_argument("--only", help="substring of '<dataset>/<model>-d<dim>' to retrain only some")
@@ -155,6 +172,47 @@ def cmd_list(args) -> int:
     return 0
 
 
+def _stage_bar():
+    """A tqdm bar per training stage, as a progress(stage, epoch, epochs) callback."""
+    from tqdm import tqdm
+
+    bars = {}
+
+    def progress(stage, epoch, epochs):
+        if stage not in bars:
+            bars[stage] = tqdm(total=epochs, desc=stage, unit="epoch")
+        bars[stage].n = epoch
+        bars[stage].refresh()
+
+    return progress
+
+
+def cmd_swap(args) -> int:
+    from explorer.datasets.sprites import SHAPES
+    from explorer.experiments.swap import SwapConfig, save_swap, swap_table, train_swap
+
+    for shape in (args.shape_a, args.shape_b):
+        if shape not in SHAPES:
+            raise ExplorerError(f"unknown shape {shape!r}; choose from {', '.join(SHAPES)}")
+    config = SwapConfig(shape_a=args.shape_a, shape_b=args.shape_b, dim=args.dim, epochs=args.epochs,
+                        n_train=args.n_train, seed=args.seed)
+    run = train_swap(config, _stage_bar())
+    print(f"saved {save_swap(run, args.out)}")
+    print(swap_table(run.results).to_string())
+    return 0
+
+
+def cmd_disentangle(args) -> int:
+    from explorer.experiments.disentangle import DisentangleConfig, mig_table, save_disentangle, train_disentangle
+
+    config = DisentangleConfig(epochs=args.epochs, n_batches=args.batches, beta=args.beta,
+                               clamp_weight=args.clamp_weight, seed=args.seed)
+    run = train_disentangle(config, _stage_bar())
+    print(f"saved {save_disentangle(run, args.out)}")
+    print(mig_table(run.results).to_string())
+    return 0
+
+
 def cmd_ship(args) -> int:
     from explorer.shipped import train_shipped
 
@@ -162,7 +220,8 @@ def cmd_ship(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "embed": cmd_embed, "list": cmd_list, "ship": cmd_ship}
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "embed": cmd_embed, "list": cmd_list, "swap": cmd_swap,
+            "disentangle": cmd_disentangle, "ship": cmd_ship}
 
 
 def main(argv=None) -> int:

@@ -40,7 +40,7 @@ def _as_2d(x, what: str) -> np.ndarray:
 
 
 def _unit_rows(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to length 1; an all-zero row stays zero (cosine distance 1 to everything)."""
+    """Rows scaled to length 1; an all-zero row stays zero, so its cosine distance to anything is 1."""
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return x / np.where(norms > 0, norms, 1.0)
 
@@ -128,12 +128,16 @@ class NeighborIndex:
                 score = -(qb @ self.data_.T)  # (B, N): smaller is nearer
             else:
                 score = self.sq_norms_[None] - 2.0 * (qb @ self.data_.T)  # |x|^2 - 2 x.q: same order as |x-q|^2
-            cand = np.argpartition(score, n_cand - 1, axis=1)[:, :n_cand] if n_cand < self.n_samples_ else \
-                np.broadcast_to(np.arange(self.n_samples_), (len(qb), self.n_samples_))
-            diff = self.data_[cand] - qb[:, None, :]  # (B, n_cand, d), re-scored directly
-            dist = np.sqrt(np.einsum("bcd,bcd->bc", diff, diff))
+            if n_cand < self.n_samples_:
+                cand = np.argpartition(score, n_cand - 1, axis=1)[:, :n_cand]  # (B, n_cand), unordered
+            else:
+                cand = np.broadcast_to(np.arange(self.n_samples_), (len(qb), self.n_samples_))
+            found = self.data_[cand].astype(np.float64)  # (B, n_cand, d): re-scored directly, in float64
             if self.metric == "cosine":
-                dist = dist**2 / 2  # for unit vectors |x-q|^2 = 2 (1 - cos)
+                dist = np.maximum(1.0 - np.einsum("bcd,bd->bc", found, qb.astype(np.float64)), 0.0)
+            else:
+                diff = found - qb[:, None, :]
+                dist = np.sqrt(np.einsum("bcd,bcd->bc", diff, diff))
             order = np.argsort(dist, axis=1, kind="stable")[:, :k]
             out_idx.append(np.take_along_axis(cand, order, 1))
             out_dist.append(np.take_along_axis(dist, order, 1))

@@ -41,12 +41,12 @@ def cached_style(spec: str, options: tuple, _images):
     return data_style(_images)
 
 
-# ---- the three spaces: (title, vectors (N, D), encoder of a new image or None for pixels) ----------
+# ---- the three spaces: name -> (title, vectors (N, D), encoder of a new image, or None for pixels) ----
 codes = sel.codes()
-spaces = {"code": (f"{sel.label} code space", codes, sel.model)}
+spaces = {"code space": (f"{sel.label} code space", codes, sel.model)}
 pca = sel.pca()
 if pca is not None:
-    spaces["pca"] = (f"PCA space, d = {sel.model.dim}", sel.pca_codes(), pca[0])
+    spaces["PCA space"] = (f"PCA space, d = {sel.model.dim}", sel.pca_codes(), pca[0])
 spaces["pixels"] = (f"raw pixels, {int(np.prod(ds.image_shape))} values", ds.images.flatten(1).numpy(), None)
 
 # ---- controls ----------------------------------------------------------------------------------------
@@ -58,8 +58,11 @@ method = c4.selectbox("Search", METHODS, key="similar_method",
                       help=f"auto: exact search up to {APPROX_THRESHOLD:,} images, an approximate pynndescent index above")
 
 # ---- the query: a dataset row (its own vectors, itself excluded) or a new image (encoded here) -------
-row, image, notes = None, None, []
+row, image = None, None
 default_row = int(ds.test_idx[0])
+for state_key in ("similar_clicked", "similar_index"):  # none yet, or a row remembered from a larger dataset
+    if st.session_state.get(state_key, len(ds)) >= len(ds):
+        st.session_state[state_key] = default_row
 if source == "Click a point":
     points = project(codes, "pca", sel.path).points_  # (N, 2), stored beside the checkpoint
     fig = map_figure(points, ds.labels, ds.class_names, grid=False, height=380,
@@ -68,11 +71,11 @@ if source == "Click a point":
     ids = selected_ids(event)
     if ids:
         st.session_state["similar_clicked"] = ids[0]
-    row = st.session_state.get("similar_clicked", default_row)
+    row = st.session_state["similar_clicked"]
     if not ids:
         st.caption(f"No point clicked yet: showing image {row}.")
 elif source == "Index":
-    row = int(st.number_input(f"Image index (0 to {len(ds) - 1})", 0, len(ds) - 1, default_row, key="similar_index"))
+    row = int(st.number_input(f"Image index (0 to {len(ds) - 1})", 0, len(ds) - 1, key="similar_index"))
 else:
     style = cached_style(sel.spec, sel.dataset_options, ds.images)
     try:
@@ -100,8 +103,8 @@ else:
     except ExplorerError as exc:
         st.error(str(exc))
         st.stop()
-    image, notes = query.image, query.notes
-    for note in notes:
+    image = query.image
+    for note in query.notes:
         st.info(note)
 
 # ---- show the query ----------------------------------------------------------------------------------
@@ -122,8 +125,8 @@ if row is None and ds.labels is not None:
 # ---- search each space -------------------------------------------------------------------------------
 results = {}
 for name, (title, vectors, encoder) in spaces.items():
-    key = (sel.spec, sel.dataset_options, name, str(sel.path) if name != "pixels" else "",
-           fingerprint(vectors) if name != "pixels" else "")
+    # pixels depend on the dataset alone; codes also on the model (the fingerprint catches a retrained one)
+    key = (sel.spec, sel.dataset_options, name) + (() if encoder is None else (fingerprint(vectors),))
     index = cached_index(key, metric, method, vectors)
     if row is not None:
         vector = vectors[row]
@@ -141,8 +144,8 @@ for name, (title, vectors, encoder) in spaces.items():
 
 if query_label is not None:
     cols = st.columns(len(results))
-    for col, (title, _, found, _) in zip(cols, results.values()):
-        col.metric(f"precision@{k} in {title.split(',')[0].removeprefix(sel.label).strip()}", f"{found.precision:.2f}")
+    for col, (name, (_, _, found, _)) in zip(cols, results.items()):
+        col.metric(f"precision@{k} in {name}", f"{found.precision:.2f}")
 
 for name, (title, index, found, recall) in results.items():
     st.subheader(f"In {title}")
@@ -153,9 +156,8 @@ for name, (title, index, found, recall) in results.items():
         label, count = found.majority
         st.caption(f"Most neighbours are **{names[label]}** ({count} of {k}); choose the query's label above "
                    "for precision@k.")
-    captions = [(f"{names[l]} · " if found.labels is not None else "") + f"#{i} · {d:.2f}"
-                for i, l, d in zip(found.indices, found.labels if found.labels is not None else found.indices,
-                                   found.distances)]
+    label_text = [f"{names[label]} · " for label in found.labels] if found.labels is not None else [""] * k
+    captions = [f"{text}#{i} · {d:.2f}" for text, i, d in zip(label_text, found.indices, found.distances)]
     show_row(ds.images[found.indices], captions, width=80)
     if recall is not None:
         st.caption(f"Approximate index (pynndescent, built in {index.build_seconds_:.1f} s): recall@{k} against "

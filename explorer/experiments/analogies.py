@@ -95,3 +95,33 @@ def move_right_shift(model: Autoencoder, dataset: Dataset, strength: float = 1.0
     gap = float(real[test_values >= hi].mean() - real[test_values <= lo].mean())
     return ShiftResult(strength, float(delta[:, 0].mean()), float(delta[:, 1].mean()),
                        float((delta[:, 0] > 0).float().mean()), gap, len(x))
+
+
+@dataclass
+class TransferResult:
+    strength: float
+    rate: float  # fraction of held-out `from` images whose edited decode a kNN on codes calls `to`
+    base_rate: float  # the same fraction with strength 0 (the plain reconstruction)
+    n: int
+
+
+def class_transfer(model: Autoencoder, dataset: Dataset, from_class: int, to_class: int,
+                   strength: float = 1.0, k: int = 5) -> TransferResult:
+    """Measure a class vector: apply it to held-out images of from_class, re-encode the decoded images,
+    and count how many a k-nearest-neighbour classifier on the train codes now assigns to to_class."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    if dataset.labels is None:
+        raise ExplorerError(f"{dataset.name} has no labels; class vectors need a labelled dataset")
+    z_train = encode_all(model, dataset.x_train).numpy()
+    vector = class_vector(z_train, dataset.y_train, from_class, to_class)
+    x = dataset.x_test[dataset.y_test == from_class]
+    if len(x) == 0:
+        raise ExplorerError(f"no held-out images of class {from_class}; pick another class")
+    knn = KNeighborsClassifier(n_neighbors=k).fit(z_train, dataset.y_train)
+
+    def rate(s: float) -> float:
+        edited = apply_vector(model, x, vector, s)
+        return float((knn.predict(encode_all(model, edited).numpy()) == to_class).mean())
+
+    return TransferResult(strength, rate(strength), rate(0.0), len(x))

@@ -37,7 +37,7 @@ def app_url(checkpoint_copy):
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (make test does)")
     port = _free_port()
-    env = {**os.environ, "EXPLORER_CHECKPOINTS": str(checkpoint_copy), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "EXPLORER_CHECKPOINTS": str(checkpoint_copy), "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     log = open(ARTIFACTS.mkdir(exist_ok=True) or ARTIFACTS / "streamlit.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),

@@ -1,6 +1,7 @@
 """Train page in a real browser: a tiny model trains on digits with the progress bar moving, then it is
 selected in the sidebar; Cancel stops a run and nothing is written."""
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import open_page, wait_for_app
@@ -38,8 +39,9 @@ def set_up(page, app_url, name: str, epochs: int) -> None:
     fill(page, "Checkpoint name", name)
 
 
+@pytest.mark.slow  # the server trains with torch's default threads: tens of seconds on a busy 2-core machine
 def test_tiny_model_trains_with_moving_progress_and_appears_in_sidebar(page, app_url, checkpoint_copy):
-    set_up(page, app_url, "e2e-mlp-d2", epochs=12)
+    set_up(page, app_url, "e2e-mlp-d2", epochs=6)
     page.evaluate(PROGRESS_JS)
     page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("Saved", exact=False).first.wait_for(timeout=240_000)
