@@ -92,11 +92,13 @@ def pytest_runtest_makereport(item, call):
 
 
 def wait_for_app(pg) -> None:
-    """Wait until Streamlit has finished running the script (no 'Running...' status widget)."""
-    pg.wait_for_selector('[data-testid="stApp"]')
-    pg.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=90_000
-    )
+    """Wait until the app's own navigation is drawn and Streamlit has finished running the script.
+
+    Before st.navigation first runs the frontend may list the pages/ folder by itself, so the wait
+    is for our own page titles, then for the 'Running...' status widget to go away.
+    """
+    pg.locator('[data-testid="stSidebarNav"]').get_by_text("Overview").wait_for()
+    pg.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=90_000)
     pg.wait_for_timeout(300)
 
 
