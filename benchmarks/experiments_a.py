@@ -67,7 +67,8 @@ def bench_analogies(mnist) -> None:
             r = analogies.move_right_shift(model, sprites, strength)
             rows.append({"model": name, "strength": strength, "shift x (px)": r.shift_px, "shift y (px)": r.shift_y_px,
                          "moved right": r.moved_right, "real gap (px)": r.group_gap_px})
-    print(pd.DataFrame(rows).round(2).to_string(index=False))
+    if rows:
+        print(pd.DataFrame(rows).round(2).to_string(index=False))
 
     print("\nClass vectors on mnist5k conv-ae-d16: held-out images of class a, plus the a -> b vector, "
           "read as b by a 5-NN on codes")

@@ -90,16 +90,19 @@ def cmd_train(args) -> int:
                                  "noise": args.noise, "noise_level": args.noise_level}.items() if v is not None}
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                          patience=args.patience, device=args.device)
-    bar = tqdm(total=args.epochs, desc=f"{args.model} d={args.dim}", unit="epoch")
+    bars = []  # made at the first epoch, so bad data fails before a bar is drawn
 
     def progress(log):
-        bar.update(1)
-        bar.set_postfix(train=f"{log.train_loss:.2f}", held_out=f"{log.test_loss:.2f}")
+        if not bars:
+            bars.append(tqdm(total=args.epochs, desc=f"{args.model} d={args.dim}", unit="epoch"))
+        bars[0].update(1)
+        bars[0].set_postfix(train=f"{log.train_loss:.2f}", held_out=f"{log.test_loss:.2f}")
 
     path, metrics, _ = train_checkpoint(args.dataset, args.model, args.dim, config, options, out=args.out,
                                         callbacks=[progress], data_root=args.data_root,
                                         image_size=args.image_size, color=args.color)
-    bar.close()
+    for bar in bars:
+        bar.close()
     print(f"saved {path}")
     print(f"held-out error {metrics['recon_sse']:.2f} (PCA at d={args.dim}: {metrics['pca_recon_sse']:.2f})")
     return 0
