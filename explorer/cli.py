@@ -55,6 +55,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--root", help="checkpoint root (default ./checkpoints)")
 
+    p = sub.add_parser("denoise", help="PSNR / SSIM of the shipped denoising AE, plain AE and PCA on corrupted held-out digits")
+    p.add_argument("--noise", choices=["gaussian", "salt-pepper", "masking"], default="gaussian")
+    p.add_argument("--level", type=float, help="noise level (default: the denoiser's training level)")
+    p.add_argument("--root", help="checkpoint root (default ./checkpoints)")
+
+    p = sub.add_parser("pretrain", help="encoder + linear head vs random init at 1, 5, 10, 50 labels per class and all")
+    p.add_argument("checkpoint")
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--seeds", type=int, default=3, help="label draws per budget")
+    p.add_argument("--no-save", action="store_true", help="do not write pretrain.json beside the checkpoint")
+    p.add_argument("--data-root")
+
     p = sub.add_parser("swap", help="decoder swap on sprites: one shared encoder, a decoder per shape")
     p.add_argument("--shape-a", default="ellipse")
     p.add_argument("--shape-b", default="heart")
@@ -175,6 +187,35 @@ def cmd_list(args) -> int:
     return 0
 
 
+def cmd_denoise(args) -> int:
+    from explorer.datasets import load_dataset
+    from explorer.experiments.denoise import denoise, load_shipped
+
+    models = load_shipped("mnist5k", args.root)
+    level = args.level if args.level is not None else models["denoising AE"].config.noise_level
+    result = denoise(models, load_dataset("mnist5k").x_test, args.noise, level)
+    print(f"{args.noise} noise, level {level}, {len(result.clean)} held-out mnist5k digits")
+    print(result.table().round(3).to_string())
+    return 0
+
+
+def cmd_pretrain(args) -> int:
+    from explorer.experiments.pretrain import gap, run_pretrain, save_results, summary
+
+    if args.steps < 1 or args.seeds < 1:
+        raise ExplorerError("--steps and --seeds must be positive integers")
+    model, _, dataset = _load_for_checkpoint(args.checkpoint, args.data_root)
+    frame = run_pretrain(model, dataset, seeds=tuple(range(args.seeds)), steps=args.steps,
+                         progress=lambda f, msg: print(f"[{f:4.0%}] {msg}", file=sys.stderr))
+    print((100 * summary(frame)).round(1).to_string())
+    g = gap(frame, 10)
+    print(f"10 labels per class, pre-trained minus random: frozen {100 * g['frozen']:+.1f} points, "
+          f"fine-tuned {100 * g['fine-tuned']:+.1f}")
+    if not args.no_save:
+        print(f"saved {save_results(frame, args.checkpoint, {'steps': args.steps, 'seeds': args.seeds})}")
+    return 0
+
+
 def _stage_bar():
     """A tqdm bar per training stage, as a progress(stage, epoch, epochs) callback."""
     from tqdm import tqdm
@@ -223,7 +264,8 @@ def cmd_ship(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "embed": cmd_embed, "list": cmd_list, "swap": cmd_swap,
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "embed": cmd_embed, "list": cmd_list, "denoise": cmd_denoise,
+            "pretrain": cmd_pretrain, "swap": cmd_swap,
             "disentangle": cmd_disentangle, "ship": cmd_ship}
 
 

@@ -37,7 +37,7 @@ def measured_transfer(path: str, a: int, b: int, strength: float):
 
 st.subheader("a - b + c")
 cols = st.columns(3)
-idx = [cols[i].number_input(f"{name} (held-out index)", 0, n_test - 1, default, key=f"analogy_{name}")
+idx = [cols[i].number_input(f"{name} (held-out index)", 0, n_test - 1, default, key=f"analogy_{name}_{sel.spec}")
        for i, (name, default) in enumerate([("a", 0), ("b", 1), ("c", 2)])]
 a, b, c = (x_test[i : i + 1] for i in idx)
 out = analogy(model, a, b, c)
@@ -49,24 +49,26 @@ if not kinds:
     st.info("This dataset has neither labels nor known factors to build attribute vectors from.")
     st.stop()
 cols = st.columns([1, 1, 1, 2])
-kind = cols[0].radio("From", kinds, key="analogy_kind")
+kind = cols[0].radio("From", kinds, key=f"analogy_kind_{sel.spec}")
 if kind == "factor":
     names = list(dataset.factors)
-    factor = cols[1].selectbox("Factor", names, index=names.index("x") if "x" in names else 0, key="analogy_factor")
+    factor = cols[1].selectbox("Factor", names, index=names.index("x") if "x" in names else 0,
+                               key=f"analogy_factor_{sel.spec}")
     values = np.asarray(dataset.factors[factor])
     vector = factor_vector(train_codes, values[dataset.train_idx], 0.25)
     cols[2].caption(f"mean code of the top quarter of {factor} minus that of the bottom quarter")
 else:
     names = dataset.class_names or [str(k) for k in range(int(dataset.labels.max()) + 1)]
-    src = names.index(cols[1].selectbox("From class", names, index=0, key="analogy_from"))
-    dst = names.index(cols[2].selectbox("To class", names, index=min(1, len(names) - 1), key="analogy_to"))
+    src = names.index(cols[1].selectbox("From class", names, index=0, key=f"analogy_from_{sel.spec}"))
+    dst = names.index(cols[2].selectbox("To class", names, index=min(1, len(names) - 1),
+                                        key=f"analogy_to_{sel.spec}"))
     try:
         vector = class_vector(train_codes, dataset.y_train, src, dst)
     except ExplorerError as exc:
         st.error(str(exc))
         st.stop()
 strength = cols[3].slider("Strength", -3.0, 3.0, 1.0, 0.25, key="analogy_strength")
-i = st.number_input("Image (held-out index)", 0, n_test - 1, 3, key="analogy_image")
+i = st.number_input("Image (held-out index)", 0, n_test - 1, 3, key=f"analogy_image_{sel.spec}")
 x = x_test[i : i + 1]
 steps = np.linspace(0, strength, 5)
 edited = torch.cat([apply_vector(model, x, vector, float(s)) for s in steps])

@@ -57,7 +57,8 @@ def load_shipped(spec: str = "mnist5k", root: str | Path | None = None) -> dict[
 
 
 def train_models(dataset: Dataset, dim: int = 16, noise: str = "gaussian", level: float = 0.4,
-                 train_config: TrainConfig | None = None, hidden: tuple[int, ...] = (256, 128)) -> dict[str, Autoencoder]:
+                 train_config: TrainConfig | None = None,
+                 hidden: tuple[int, ...] = (256, 128)) -> dict[str, Autoencoder]:
     """Train a denoising AE and a plain AE of the same MLP architecture, and fit PCA, on dataset's train split."""
     if noise not in NOISE_KINDS:
         raise ExplorerError(f"unknown noise {noise!r}; choose one of {', '.join(NOISE_KINDS)}")

@@ -63,7 +63,8 @@ class Classifier(nn.Module):
 
 def check_encoder(model: Autoencoder) -> None:
     if not hasattr(model, "encoder"):
-        raise ExplorerError(f"pre-training needs an encoder network; {model.family} has none, pick an autoencoder checkpoint")
+        raise ExplorerError(f"pre-training needs an encoder network; {model.family} has none, "
+                            "pick an autoencoder checkpoint")
 
 
 def fresh_copy(model: Autoencoder, seed: int) -> Autoencoder:
@@ -86,7 +87,9 @@ def _train(params, forward, x: torch.Tensor, y: torch.Tensor, steps: int, lr: fl
 
 @torch.no_grad()
 def _accuracy(forward, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> float:
-    hits = sum(int((forward(x[i : i + batch_size]).argmax(1) == y[i : i + batch_size]).sum()) for i in range(0, len(x), batch_size))
+    hits = 0
+    for i in range(0, len(x), batch_size):
+        hits += int((forward(x[i : i + batch_size]).argmax(1) == y[i : i + batch_size]).sum())
     return hits / len(x)
 
 
@@ -173,6 +176,7 @@ def save_results(frame: pd.DataFrame, ckpt_dir: str | Path, meta: dict | None = 
     try:
         with os.fdopen(fd, "w") as f:
             json.dump(payload, f, indent=1)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; it is a shared result like config.json
         os.replace(tmp, ckpt_dir / RESULTS_FILE)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
