@@ -51,6 +51,13 @@ def methods_for(dim: int) -> list[str]:
     return (["direct"] if dim == 2 else []) + ["pca", "umap", "tsne"]
 
 
+def preferred_method(dim: int, ckpt_dir: str | Path) -> str:
+    """The map a page opens on: the codes themselves at d = 2, else UMAP when stored, else PCA."""
+    if dim == 2:
+        return "direct"
+    return "umap" if projection_path(ckpt_dir, "umap").is_file() else "pca"
+
+
 class Projection:
     """A 2-D map of codes (N, d) and its inverse from map points back to codes."""
 

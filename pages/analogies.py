@@ -7,8 +7,9 @@ import torch
 from explorer.errors import ExplorerError
 from explorer.experiments.analogies import (analogy, apply_vector, class_transfer, class_vector, factor_vector,
                                             move_right_shift)
-from explorer.ui.state import show_row, sidebar
+from explorer.ui.state import ensure_app_navigation, show_row, sidebar
 
+ensure_app_navigation()
 st.title("Analogies")
 st.caption("Arithmetic on codes, decoded (Reed et al. 2015). Vectors are computed on the train split's codes; "
            "images are held out.")

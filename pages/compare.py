@@ -4,8 +4,9 @@ import streamlit as st
 
 from explorer import compare
 from explorer.errors import ExplorerError
-from explorer.ui.state import cached_dataset, cached_model, show_row, sidebar
+from explorer.ui.state import cached_dataset, cached_model, ensure_app_navigation, show_row, sidebar
 
+ensure_app_navigation()
 st.title("Compare with PCA")
 st.caption("Every number is on the same held-out images. PCA's curve runs over every code size d; "
            "each autoencoder family is a line through its checkpoints.")

@@ -10,7 +10,7 @@ from explorer.errors import ExplorerError
 from explorer.evaluate import encode_all
 from explorer.experiments.disentangle import (METHODS, DisentangleConfig, default_disentangle_dir, eval_set,
                                               load_disentangle, mig_table, save_disentangle, train_disentangle, traversal)
-from explorer.ui.state import show_row
+from explorer.ui.state import ensure_app_navigation, show_row, sidebar
 
 LABELS = {"dc-ign": "DC-IGN", "vae": "VAE (beta = 1)", "beta-vae": "beta-VAE"}
 N_TRAVERSAL_REF = 500  # sprites whose codes set each unit's traversal range
@@ -28,7 +28,9 @@ def cached_codes(path: str, mtime: float, method: str):
     return x, encode_all(run.models[method], x).numpy()
 
 
+ensure_app_navigation()
 st.title("Disentangle")
+sidebar()  # the shared sidebar; this page uses its own sprite models
 st.caption("DC-IGN (Kulkarni et al. 2015) trains on batches in which only one factor of the sprite varies; the code "
            "units of the other factors are clamped to their batch mean, so each factor gets its own units. Scored by "
            "the mutual information gap (MIG): 1 = each factor read from one unit alone, 0 = none or smeared.")

@@ -5,8 +5,9 @@ import streamlit as st
 from explorer import export
 from explorer.checkpoints import dataset_folder
 from explorer.errors import ExplorerError
-from explorer.ui.state import sidebar
+from explorer.ui.state import ensure_app_navigation, sidebar
 
+ensure_app_navigation()
 st.title("Export")
 sel = sidebar()
 if sel is None:

@@ -8,12 +8,13 @@ from explorer.errors import ExplorerError
 from explorer.evaluate import decode_all
 from explorer.inverse import grid_points, interpolate
 from explorer.mapplot import map_figure, tile_images, upscale
-from explorer.project import METHODS, methods_for, project, projection_path
+from explorer.project import METHODS, methods_for, preferred_method, project
 from explorer.selection import box_range, clicked_xy
-from explorer.ui.state import show_row, sidebar, to_display
+from explorer.ui.state import ensure_app_navigation, show_row, sidebar, to_display
 
 MAX_SLIDERS = 16
 
+ensure_app_navigation()
 st.title("Generate")
 sel = sidebar()
 if sel is None:
@@ -44,7 +45,7 @@ def on_map_select() -> None:
 
 codes = sel.codes()  # (N, d)
 methods = methods_for(model.dim)
-preferred = "direct" if model.dim == 2 else ("umap" if projection_path(sel.path, "umap").is_file() else "pca")
+preferred = preferred_method(model.dim, sel.path)
 if st.session_state.get("gen_method") not in methods or st.session_state.get("gen_ckpt") != str(sel.path):
     st.session_state.update(gen_method=preferred, gen_ckpt=str(sel.path))  # a new checkpoint starts on its best map
 method = st.selectbox("Map", methods, format_func=METHODS.get, key="gen_method",

@@ -9,12 +9,13 @@ import torch
 from explorer.errors import ExplorerError
 from explorer.evaluate import reconstruct
 from explorer.mapplot import map_figure
-from explorer.project import METHODS, baseline_points, map_metrics, methods_for, project
+from explorer.project import METHODS, baseline_points, map_metrics, methods_for, preferred_method, project
 from explorer.selection import is_area_selection, selected_ids
-from explorer.ui.state import show_row, sidebar
+from explorer.ui.state import ensure_app_navigation, show_row, sidebar
 
 MAX_SHOWN = 120  # images drawn for a box / lasso selection
 
+ensure_app_navigation()
 st.title("Latent map")
 sel = sidebar()
 if sel is None:
@@ -42,7 +43,9 @@ def stamp(path) -> str:
 
 codes = sel.codes()  # (N, d)
 c1, c2 = st.columns(2)
-method = c1.selectbox("Projection of the codes", methods_for(sel.model.dim), format_func=METHODS.get, key="map_method")
+methods = methods_for(sel.model.dim)
+method = c1.selectbox("Projection of the codes", methods, format_func=METHODS.get, key="map_method",
+                      index=methods.index(preferred_method(sel.model.dim, sel.path)))
 colour_options = (["label"] if ds.labels is not None else []) + list(ds.factors)
 color_by = c2.selectbox("Colour by", colour_options or ["none"], key="map_color")
 color = ds.factors.get(color_by) if color_by not in ("label", "none") else None

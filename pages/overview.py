@@ -4,8 +4,9 @@ import streamlit as st
 
 from explorer.evaluate import reconstruct
 from explorer.metrics import recon_sse
-from explorer.ui.state import show_row, sidebar
+from explorer.ui.state import ensure_app_navigation, show_row, sidebar
 
+ensure_app_navigation()
 st.title("Latent Explorer")
 st.caption("See what an autoencoder learns, next to the PCA baseline at the same code size.")
 sel = sidebar()

@@ -6,8 +6,9 @@ import streamlit as st
 from explorer.errors import ExplorerError
 from explorer.experiments.pretrain import (LABELS_PER_CLASS, RESULTS_FILE, check_encoder, gap, load_results,
                                            run_pretrain, save_results, summary)
-from explorer.ui.state import sidebar
+from explorer.ui.state import ensure_app_navigation, sidebar
 
+ensure_app_navigation()
 st.title("Pre-train")
 st.caption("Encoder + linear head, trained on a few labels per class from the train split and scored on the "
            "held-out split. Pre-trained: the autoencoder's encoder; random: the same network, fresh weights. "

@@ -11,11 +11,12 @@ from explorer.neighbors import APPROX_THRESHOLD, METHODS, METRICS, NeighborIndex
 from explorer.project import fingerprint, project
 from explorer.query_image import data_style, from_canvas, from_upload
 from explorer.selection import selected_ids
-from explorer.ui.state import show_row, sidebar
+from explorer.ui.state import ensure_app_navigation, show_row, sidebar
 
 SOURCES = ["Click a point", "Index", "Upload an image", "Draw"]
 RECALL_QUERIES = 200
 
+ensure_app_navigation()
 st.title("Similar images")
 st.caption("The nearest images to a query in the autoencoder's code space, in PCA space of the same size, "
            "and in raw pixels: which notion of 'similar' agrees with the labels?")

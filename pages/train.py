@@ -16,7 +16,7 @@ from explorer.models import MODELS
 from explorer.noise import NOISE_KINDS
 from explorer.pipeline import train_checkpoint
 from explorer.train import TrainConfig
-from explorer.ui.state import cached_dataset, sidebar
+from explorer.ui.state import cached_dataset, ensure_app_navigation, sidebar
 
 DATASETS = {"mnist5k": "MNIST, 5,000 digits (28 x 28)", "digits": "scikit-learn digits (8 x 8)",
             "sprites": "sprites with known factors (32 x 32)", "folder": "my own images (folder:PATH)"}
@@ -38,6 +38,7 @@ def history_frame(history: list[dict]) -> pd.DataFrame:
 
 
 apply_finished_job()
+ensure_app_navigation()
 st.title("Train a model")
 sel = sidebar()  # an empty checkpoint root is fine here: this page makes the first one
 

@@ -97,7 +97,7 @@ def wait_for_app(pg) -> None:
     Before st.navigation first runs the frontend may list the pages/ folder by itself, so the wait
     is for our own page titles, then for the 'Running...' status widget to go away.
     """
-    pg.locator('[data-testid="stSidebarNav"]').get_by_text("Overview").wait_for()
+    pg.locator('[data-testid="stSidebarNav"]').get_by_text("Overview", exact=True).wait_for()
     pg.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=90_000)
     pg.wait_for_timeout(300)
 
