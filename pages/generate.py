@@ -4,13 +4,12 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer.errors import ExplorerError
 from explorer.evaluate import decode_all
 from explorer.inverse import grid_points, interpolate
 from explorer.mapplot import map_figure, tile_images, upscale
-from explorer.project import METHODS, methods_for, preferred_method, project
+from explorer.project import METHODS, methods_for, preferred_method
 from explorer.selection import box_range, clicked_xy
-from explorer.ui.state import ensure_app_navigation, show_row, sidebar, to_display
+from explorer.ui.state import ensure_app_navigation, projection_or_stop, show_row, sidebar, to_display
 
 MAX_SLIDERS = 16
 
@@ -50,12 +49,7 @@ if st.session_state.get("gen_method") not in methods or st.session_state.get("ge
     st.session_state.update(gen_method=preferred, gen_ckpt=str(sel.path))  # a new checkpoint starts on its best map
 method = st.selectbox("Map", methods, format_func=METHODS.get, key="gen_method",
                       help="PCA maps (and d = 2) invert exactly; UMAP and t-SNE maps by interpolating the codes around the spot.")
-try:
-    with st.spinner(f"{METHODS[method]} of {len(codes)} codes (once per checkpoint) ..."):
-        proj = project(codes, method, sel.path)
-except ExplorerError as exc:
-    st.error(str(exc))
-    st.stop()
+proj = projection_or_stop(codes, method, sel.path)
 state_key = f"{sel.path}:{method}"
 if st.session_state.get("gen_state_key") != state_key:  # another map: old spots mean nothing here
     st.session_state.update(gen_state_key=state_key, gen_click=None, gen_area=None)

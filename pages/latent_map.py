@@ -6,12 +6,11 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer.errors import ExplorerError
 from explorer.evaluate import reconstruct
 from explorer.mapplot import map_figure
-from explorer.project import METHODS, baseline_points, map_metrics, methods_for, preferred_method, project
+from explorer.project import METHODS, baseline_points, map_metrics, methods_for, preferred_method
 from explorer.selection import is_area_selection, selected_ids
-from explorer.ui.state import ensure_app_navigation, show_row, sidebar
+from explorer.ui.state import ensure_app_navigation, projection_or_stop, show_row, sidebar
 
 MAX_SHOWN = 120  # images drawn for a box / lasso selection
 
@@ -50,12 +49,7 @@ colour_options = (["label"] if ds.labels is not None else []) + list(ds.factors)
 color_by = c2.selectbox("Colour by", colour_options or ["none"], key="map_color")
 color = ds.factors.get(color_by) if color_by not in ("label", "none") else None
 
-try:
-    with st.spinner(f"{METHODS[method]} of {len(codes)} codes (computed once per checkpoint, then read from disk) ..."):
-        proj = project(codes, method, sel.path)
-except ExplorerError as exc:
-    st.error(str(exc))
-    st.stop()
+proj = projection_or_stop(codes, method, sel.path)
 
 selection = st.session_state.get("map_selection") or {}
 highlight = [i for i in selection.get("ids", []) if 0 <= i < len(ds)]

@@ -4,7 +4,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from sklearn.decomposition import PCA
 
 from explorer import compare
@@ -12,15 +11,6 @@ from explorer.evaluate import encode_all, reconstruct
 from explorer.metrics import knn_accuracy, recon_sse
 from explorer.pipeline import fit_pca, train_checkpoint
 from explorer.train import TrainConfig
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Tiny models: with 2 threads on a busy 2-core machine, thread hand-offs cost more than the maths.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +21,6 @@ def curve(digits):
 @pytest.fixture(scope="module")
 def trained_root(tmp_path_factory, digits):
     """A checkpoint root with mlp-ae d2 and vae d2 on digits (PCA d2 beside them) and one corrupt folder."""
-    torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("ckpts")
     config = TrainConfig(epochs=3, batch_size=64)
     for family in ("mlp-ae", "vae"):

@@ -1,6 +1,5 @@
 """Every dataset: shape, range, split determinism, bad input."""
 
-import gzip
 import pickle
 import struct
 

@@ -1,16 +1,9 @@
 """AppTest of the Compare page on the shipped checkpoints: table, charts, reconstructions, sidebar choice."""
 
 import pytest
-import torch
 from streamlit.testing.v1 import AppTest
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

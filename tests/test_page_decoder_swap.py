@@ -1,6 +1,5 @@
 """Decoder swap page on the shipped swap model: grid, pose table, a tiny retrain into a temporary root."""
 
-import shutil
 from pathlib import Path
 
 import pytest

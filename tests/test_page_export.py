@@ -1,16 +1,9 @@
 """AppTest of the Export page on the shipped checkpoints: the download buttons and the map follow the sidebar."""
 
 import pytest
-import torch
 from streamlit.testing.v1 import AppTest
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

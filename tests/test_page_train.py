@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-import torch
 from streamlit.testing.v1 import AppTest
 
 from explorer.pipeline import train_checkpoint
@@ -15,13 +14,6 @@ from explorer.train import TrainConfig
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Tiny models: with 2 threads on a busy 2-core machine, thread hand-offs cost more than the maths.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture

@@ -122,7 +122,7 @@ def sidebar() -> Selection | None:
     """Draw the shared sidebar; return the selection, or None (with an st.error) when nothing loads."""
     groups = checkpoints_by_dataset()
     if not groups:
-        st.sidebar.error(f"No checkpoints under {checkpoint_root()}. Train one on the Train page or with `explorer train`.")
+        st.sidebar.info(f"No checkpoints under {checkpoint_root()} yet. Train one on the Train page or with `explorer train`.")
         return None
     specs = sorted(groups, key=lambda s: (s != DEFAULT_DATASET, s))
     spec = _kept_selectbox("Dataset", specs, "dataset", specs[0])
@@ -157,6 +157,18 @@ def model_card(sel: Selection) -> None:
     if secs:
         lines.append(f"trained in {secs:.0f} s")
     st.sidebar.markdown("  \n".join(lines))
+
+
+def projection_or_stop(codes: np.ndarray, method: str, ckpt_dir: Path):
+    """The stored (or newly computed and stored) 2-D map of the codes; an st.error and stop on failure."""
+    from explorer.project import METHODS, project
+
+    try:
+        with st.spinner(f"{METHODS[method]} of {len(codes)} codes (computed once per checkpoint, then read from disk) ..."):
+            return project(codes, method, ckpt_dir)
+    except ExplorerError as exc:
+        st.error(str(exc))
+        st.stop()
 
 
 def to_display(images: torch.Tensor | np.ndarray) -> list[np.ndarray]:

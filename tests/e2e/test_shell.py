@@ -20,9 +20,9 @@ def test_checkpoint_choice_survives_page_switch(page, app_url):
     page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').nth(1).click()
     page.get_by_role("option", name="vae-d2").click()
     wait_for_app(page)
-    assert "vae" in sidebar_text(page)
+    assert "vae, code size d = 2" in sidebar_text(page)
     page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Compare").click()
     page.wait_for_url("**/compare")
     wait_for_app(page)
-    assert "vae-d2" in sidebar_text(page)
+    assert "vae, code size d = 2" in sidebar_text(page)  # the model card of the chosen checkpoint
     assert page.locator('[data-testid="stException"]').count() == 0
