@@ -12,6 +12,7 @@ Uses Debian's chromium with the flags of tests/e2e/conftest.py. Prints a table.
 from __future__ import annotations
 
 import argparse
+import re
 import os
 import shutil
 import statistics
@@ -60,7 +61,8 @@ def switch(page, path: str, title: str) -> float:
     link = page.locator('[data-testid="stSidebarNav"] a').filter(has_text=title).first
     t = time.perf_counter()
     link.click()
-    page.wait_for_url(f"**/{path}", timeout=60_000)
+    # the default page (Overview) lives at the root URL, the others at /<file name>
+    page.wait_for_url(re.compile(r":\d+/$" if path == "overview" else rf"/{path}$"), timeout=60_000)
     page.wait_for_timeout(50)  # let the rerun begin before polling for its end
     page.wait_for_function(FINISHED_JS, timeout=120_000, polling=20)
     return time.perf_counter() - t

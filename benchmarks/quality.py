@@ -5,7 +5,9 @@
 Error = mean per-image sum of squared errors on the 1,000 held-out digits (pixels in [0, 1]),
 the measure of Hinton & Salakhutdinov 2006 (3.00 against PCA's 13.87 at d = 30 on full MNIST).
 Targets for the better autoencoder's error over PCA's: < 1 at d = 2, <= 0.5 at d = 8, <= 0.7 at 16 and 32.
-The autoencoders train with the shipped recipes (explorer/shipped.py).
+The autoencoders train with the shipped recipes' epochs and learning rates (explorer/shipped.py); the
+conv-ae here has one 256-unit fully connected layer between its convolutions and the code on each side
+(conv_fc=(256,), `explorer train --conv-fc 256`), which lifts it most at small d.
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ from explorer.train import TrainConfig, fit
 TARGETS = {2: 1.0, 8: 0.5, 16: 0.7, 32: 0.7}
 
 
-def train(dataset, family: str, dim: int):
+def train(dataset, family: str, dim: int, **options):
     recipe = MNIST_FAMILIES[family]
-    model = build_model(ModelConfig(family, dataset.image_shape, dim, **recipe.get("options", {})))
+    model = build_model(ModelConfig(family, dataset.image_shape, dim, **recipe.get("options", {}), **options))
     result = fit(model, dataset.x_train, dataset.x_test,
                  TrainConfig(epochs=recipe["epochs"], batch_size=64, lr=recipe.get("lr", 2e-3)))
     return evaluate_model(model, dataset), result.seconds
@@ -40,7 +42,7 @@ def main() -> None:
     for d in args.dims:
         pca = evaluate_model(fit_pca(dataset, d), dataset)
         mlp, t_mlp = train(dataset, "mlp-ae", d)
-        conv, t_conv = train(dataset, "conv-ae", d)
+        conv, t_conv = train(dataset, "conv-ae", d, conv_fc=(256,))
         ratio = min(mlp["recon_sse"], conv["recon_sse"]) / pca["recon_sse"]
         target = TARGETS.get(d, 0.7)
         met = ratio < target if d == 2 else ratio <= target

@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--patience", type=int, default=0, help="early stopping: epochs without improvement (0 = off)")
     p.add_argument("--backbone", choices=["mlp", "conv"], help="sparse-ae, denoising-ae and vae")
+    p.add_argument("--conv-fc", type=int, nargs="+", help="conv backbone: fully connected widths before the code")
     p.add_argument("--beta", type=float, help="vae: weight of the KL term")
     p.add_argument("--l1-weight", type=float, help="sparse-ae: weight of the L1 penalty")
     p.add_argument("--noise", choices=["gaussian", "salt-pepper", "masking"], help="denoising-ae")
@@ -97,7 +98,7 @@ def cmd_train(args) -> int:
 
     if args.dim < 1 or args.epochs < 1 or args.batch_size < 1 or args.lr <= 0:
         raise ExplorerError("--dim, --epochs and --batch-size must be positive integers and --lr positive")
-    options = {k: v for k, v in {"backbone": args.backbone, "beta": args.beta, "l1_weight": args.l1_weight,
+    options = {k: v for k, v in {"backbone": args.backbone, "conv_fc": args.conv_fc, "beta": args.beta, "l1_weight": args.l1_weight,
                                  "noise": args.noise, "noise_level": args.noise_level}.items() if v is not None}
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                          patience=args.patience, device=args.device)

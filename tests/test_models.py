@@ -29,6 +29,15 @@ def test_shapes(family, shape, backbone):
     assert torch.isfinite(model.loss(x)["loss"])
 
 
+def test_conv_fc_layers_sit_between_convolutions_and_code():
+    plain = build_model(ModelConfig("conv-ae", (1, 28, 28), 8))
+    deeper = build_model(ModelConfig("conv-ae", (1, 28, 28), 8, conv_fc=(64,)))
+    x = torch.rand(2, 1, 28, 28)
+    assert deeper.encode(x).shape == (2, 8) and deeper.decode(deeper.encode(x)).shape == x.shape
+    n_linear = lambda m: sum(isinstance(layer, torch.nn.Linear) for layer in m.modules())  # noqa: E731
+    assert n_linear(deeper) == n_linear(plain) + 2
+
+
 @pytest.mark.parametrize("family", TRAINABLE)
 def test_loss_falls_on_a_small_batch(family, digits):
     torch.manual_seed(0)

@@ -17,6 +17,11 @@ def mlp(sizes: list[int]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def dense(sizes: list[int]) -> nn.Module:
+    """mlp(sizes), but a bare Linear for a single layer (the weight names older checkpoints carry)."""
+    return mlp(sizes) if len(sizes) > 2 else nn.Linear(*sizes)
+
+
 def mlp_pair(n_pixels: int, hidden: tuple[int, ...], out: int, dim: int):
     """Encoder n_pixels -> hidden... -> out and the mirrored decoder dim -> ...hidden -> n_pixels (logits)."""
     encoder = nn.Sequential(nn.Flatten(), mlp([n_pixels, *hidden, out]))
@@ -41,9 +46,9 @@ class Unflatten(nn.Module):
         return x.view(len(x), *self.shape)
 
 
-def conv_pair(image_shape: tuple[int, int, int], channels: tuple[int, ...], out: int, dim: int):
-    """Strided convolutions down to a small feature map, then a linear layer to the code;
-    a linear layer and transposed convolutions back up (decoder returns logits)."""
+def conv_pair(image_shape: tuple[int, int, int], channels: tuple[int, ...], out: int, dim: int, fc: tuple[int, ...] = ()):
+    """Strided convolutions down to a small feature map, then linear layers (widths fc) to the code;
+    linear layers and transposed convolutions back up (decoder returns logits)."""
     c, h, w = image_shape
     n = conv_stages(h, w, len(channels))
     if n == 0:
@@ -55,8 +60,8 @@ def conv_pair(image_shape: tuple[int, int, int], channels: tuple[int, ...], out:
         ch = width
     fh, fw = h >> n, w >> n
     feat = ch * fh * fw
-    encoder = nn.Sequential(*down, nn.Flatten(), nn.Linear(feat, out))
-    up = [nn.Linear(dim, feat), nn.ReLU(), Unflatten((ch, fh, fw))]
+    encoder = nn.Sequential(*down, nn.Flatten(), dense([feat, *fc, out]))
+    up = [dense([dim, *reversed(fc), feat]), nn.ReLU(), Unflatten((ch, fh, fw))]
     outs = [*reversed(widths[:-1]), c]
     for i, (a, b) in enumerate(zip(reversed(widths), outs)):
         up.append(nn.ConvTranspose2d(a, b, 4, 2, 1))  # doubles H and W
@@ -68,6 +73,6 @@ def conv_pair(image_shape: tuple[int, int, int], channels: tuple[int, ...], out:
 def make_pair(config, out: int):
     """Encoder (image -> out features) and decoder (code -> logits image) for config.backbone."""
     if config.backbone == "conv":
-        return conv_pair(config.image_shape, config.channels, out, config.dim)
+        return conv_pair(config.image_shape, config.channels, out, config.dim, config.conv_fc)
     encoder, decoder = mlp_pair(config.n_pixels, config.hidden, out, config.dim)
     return encoder, nn.Sequential(decoder, Unflatten(config.image_shape))

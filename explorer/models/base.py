@@ -32,6 +32,7 @@ class ModelConfig:
     dim: int  # code size d
     hidden: tuple[int, ...] = (256, 128)  # MLP widths, encoder side
     channels: tuple[int, ...] = (32, 64, 128)  # conv widths per stride-2 stage
+    conv_fc: tuple[int, ...] = ()  # fully connected widths between the conv features and the code
     backbone: str = "mlp"  # "mlp" or "conv", for the sparse, denoising and vae families
     l1_weight: float = 1e-3  # sparse-ae: weight of the L1 penalty on the code
     noise: str = "gaussian"  # denoising-ae: gaussian, salt-pepper or masking
@@ -49,7 +50,7 @@ class ModelConfig:
         if unknown:
             raise ExplorerError(f"model config has unknown keys {sorted(unknown)}; the checkpoint is from another version")
         d = dict(d)
-        for key in ("image_shape", "hidden", "channels"):
+        for key in ("image_shape", "hidden", "channels", "conv_fc"):
             if key in d:
                 d[key] = tuple(d[key])
         return cls(**d)
