@@ -26,11 +26,22 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.metrics import mutual_info_score
 
-from explorer.checkpoints import _atomic_write_dir, checkpoint_root, load_checkpoint, save_checkpoint
-from explorer.datasets.sprites import FACTOR_NAMES, FACTOR_VALUES, render, sample_factors
+from explorer.checkpoints import (
+    _atomic_write_dir,
+    checkpoint_root,
+    load_checkpoint,
+    save_checkpoint,
+)
+from explorer.datasets.sprites import (
+    FACTOR_NAMES,
+    FACTOR_VALUES,
+    render,
+    sample_factors,
+)
 from explorer.errors import ExplorerError
 from explorer.evaluate import decode_all, encode_all
 from explorer.models import ModelConfig, build_model
@@ -313,10 +324,8 @@ def load_disentangle(ckpt_dir: str | Path | None = None) -> DisentangleRun:
     return DisentangleRun(config, models, results)
 
 
-def mig_table(results: dict) -> "pd.DataFrame":
+def mig_table(results: dict) -> pd.DataFrame:
     """MIG and the gap per factor (rows) for each method (columns), plus each method's held-out error."""
-    import pandas as pd
-
     methods = results["methods"]
     table = pd.DataFrame({m: {"MIG": r["mig"], **{f"gap {f}": g for f, g in r["gaps"].items()}} for m, r in methods.items()})
     table.loc["held-out error (SSE)"] = [r["recon_sse"] for r in methods.values()]

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
@@ -283,8 +284,6 @@ def swap_grid(run: SwapRun, x_a: torch.Tensor, ideal_b: torch.Tensor) -> dict[st
     }
 
 
-def swap_table(results: dict) -> "pd.DataFrame":
+def swap_table(results: dict) -> pd.DataFrame:
     """The pose errors as a table: one row per method, one column per measure."""
-    import pandas as pd
-
     return pd.DataFrame(results["rows"]).T[["position_px", "scale_px", "scale_corr", "angle_deg", "pixel_sse"]]
