@@ -53,7 +53,7 @@ def errors(at: AppTest) -> list[str]:
 def test_trains_on_digits_and_selects_it_in_the_sidebar(empty_root):
     at = open_train()
     assert not at.exception
-    assert at.sidebar.error  # nothing to pick yet; the page still offers training
+    assert at.sidebar.info  # nothing to pick yet; the page still offers training
     set_up(at, train_dataset="digits", train_family="mlp-ae", train_dim=2, train_epochs=2)
     at.button(key="train_start").click().run()
     assert not at.exception

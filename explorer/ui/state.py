@@ -82,10 +82,6 @@ class Selection:
         return f"{self.model.family} d={self.model.dim}"
 
 
-def _label(path: Path) -> str:
-    return path.name
-
-
 def _kept_selectbox(label: str, options: list, key: str, default):
     """A sidebar selectbox whose choice survives page switches (Streamlit drops a widget's state
     when a page without it runs, so the choice is also kept under a key of our own)."""
