@@ -133,6 +133,7 @@ def test_vae_kl_matches_torch_distributions():
     assert torch.allclose(gaussian_kl(mu, logvar), expected, atol=1e-5)
 
 
+@torch.no_grad()
 def test_vae_encode_is_mean_and_samples_come_from_the_prior(digits):
     model = build_model(ModelConfig("vae", digits.image_shape, 3, beta=2.0)).eval()
     x = digits.x_test[:8]
