@@ -76,7 +76,9 @@ def map_figure(points: np.ndarray, labels: np.ndarray | None = None, class_names
         fig.add_trace(go.Scattergl(x=[clicked[0]], y=[clicked[1]], mode="markers", name="clicked",
                                    customdata=[GRID_ID], hoverinfo="none",
                                    marker=dict(size=16, symbol="x", color="crimson", line=dict(width=1, color="white"))))
-    fig.update_layout(title=title or None, height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+    # the title sits at the top of the figure, the legend (which pushes the margin down) below it
+    fig.update_layout(title=dict(text=title, y=0.99, yref="container", yanchor="top") if title else None,
+                      height=height, margin=dict(l=10, r=10, t=50 if title else 10, b=10),
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, itemsizing="constant"),
                       hovermode="closest", clickmode="event+select", uirevision="map",
                       xaxis=dict(range=list(x_range), showgrid=False, zeroline=False),
