@@ -72,6 +72,11 @@ with right:
     model_options = {}
     if family in BACKBONE_FAMILIES:
         model_options["backbone"] = st.radio("Backbone", ["mlp", "conv"], horizontal=True, key="train_backbone")
+    if family == "conv-ae" or model_options.get("backbone") == "conv":
+        fc = st.select_slider("Fully connected layer before the code", [0, 64, 128, 256, 512], 0, key="train_conv_fc",
+                              help="Units between the convolutions and the code (0 = none); 256 helps most at small d.")
+        if fc:
+            model_options["conv_fc"] = (fc,)
     if family == "vae":
         model_options["beta"] = st.number_input("beta (weight of the KL term)", 0.0, 100.0, 1.0, 0.5, key="train_beta")
     if family == "sparse-ae":

@@ -82,6 +82,12 @@ def test_family_options_reach_the_model(empty_root):
     assert model["beta"] == 4.0 and model["backbone"] == "conv" and model["dim"] == 3
     set_up(at, train_family="denoising-ae")
     assert widget(at, "train_noise").options == ["gaussian", "salt-pepper", "masking"]
+    set_up(at, train_family="conv-ae")
+    set_up(at, train_conv_fc=64, train_dim=2)
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    model = json.loads((empty_root / "digits" / "conv-ae-d2" / "config.json").read_text())["model"]
+    assert model["conv_fc"] == [64]
 
 
 def test_bad_folder_is_one_error_line_and_writes_nothing(empty_root):
