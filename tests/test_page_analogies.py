@@ -5,12 +5,11 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest import open_app_page
+
 
 def open_page() -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=180)
-    at.run()
-    at.switch_page("pages/analogies.py").run()
-    return at
+    return open_app_page("pages/analogies.py")
 
 
 def test_mnist_analogy_and_class_vector():

@@ -1,16 +1,13 @@
 """AppTest of the Compare page on the shipped checkpoints: table, charts, reconstructions, sidebar choice."""
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-
+from tests.apptest import open_app_page
 
 
 @pytest.fixture(scope="module")
 def at():
-    app = AppTest.from_file("../app.py", default_timeout=180)
-    app.run()
-    return app.switch_page("pages/compare.py").run()
+    return open_app_page("pages/compare.py")
 
 
 def test_runs_with_table_and_charts(at):

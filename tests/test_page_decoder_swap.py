@@ -6,15 +6,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from explorer.experiments.swap import default_swap_dir
+from tests.apptest import open_app_page
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
 
 
 def open_page() -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=120)
-    at.run()
-    at.switch_page("pages/decoder_swap.py").run()
-    return at
+    return open_app_page("pages/decoder_swap.py", timeout=120)
 
 
 def test_page_shows_grid_and_pose_table():

@@ -2,12 +2,11 @@
 
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest import open_app_page
+
 
 def open_page() -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=120)
-    at.run()
-    at.switch_page("pages/denoise.py").run()
-    return at
+    return open_app_page("pages/denoise.py", timeout=120)
 
 
 def test_denoiser_wins_at_its_training_level_and_controls_work():

@@ -5,15 +5,13 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from explorer.experiments.disentangle import METHODS, default_disentangle_dir
+from tests.apptest import open_app_page
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
 
 
 def open_page() -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=120)
-    at.run()
-    at.switch_page("pages/disentangle.py").run()
-    return at
+    return open_app_page("pages/disentangle.py", timeout=120)
 
 
 def test_page_shows_mig_heat_map_and_traversals():

@@ -1,16 +1,13 @@
 """AppTest of the Export page on the shipped checkpoints: the download buttons and the map follow the sidebar."""
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-
+from tests.apptest import open_app_page
 
 
 @pytest.fixture(scope="module")
 def at():
-    app = AppTest.from_file("../app.py", default_timeout=180)
-    app.run()
-    return app.switch_page("pages/export.py").run()
+    return open_app_page("pages/export.py")
 
 
 def labels(at) -> list[str]:

@@ -1,14 +1,13 @@
 """Latent map page (AppTest): runs on the shipped data, its widgets work, the sidebar choice reaches it."""
 
 import pytest
-from streamlit.testing.v1 import AppTest
+
+from tests.apptest import open_app_page
 
 
 @pytest.fixture
 def at():
-    at = AppTest.from_file("../app.py", default_timeout=120)
-    at.run()
-    at.switch_page("pages/latent_map.py").run()
+    at = open_app_page("pages/latent_map.py", timeout=120)
     assert not at.exception, at.exception
     return at
 

@@ -1,12 +1,10 @@
 """AppTest: the shell, the shared sidebar and the Overview page on the shipped checkpoints."""
 
-from streamlit.testing.v1 import AppTest
-
-APP = "../app.py"
+from tests.apptest import open_app_page
 
 
 def test_overview_runs_on_default_data():
-    at = AppTest.from_file(APP, default_timeout=120).run()
+    at = open_app_page("pages/overview.py", timeout=120)
     assert not at.exception
     assert at.sidebar.selectbox(key="dataset").value == "mnist5k"
     assert at.sidebar.selectbox(key="checkpoint").value == "conv-ae-d16"
@@ -16,7 +14,7 @@ def test_overview_runs_on_default_data():
 
 
 def test_sidebar_choice_reaches_the_page_and_survives_a_switch():
-    at = AppTest.from_file(APP, default_timeout=120).run()
+    at = open_app_page("pages/overview.py", timeout=120)
     at.sidebar.selectbox(key="checkpoint").set_value("vae-d2").run()
     assert not at.exception
     assert any(h.value.startswith("vae d=2") for h in at.subheader)
@@ -26,7 +24,7 @@ def test_sidebar_choice_reaches_the_page_and_survives_a_switch():
 
 
 def test_slider_changes_the_strip():
-    at = AppTest.from_file(APP, default_timeout=120).run()
+    at = open_app_page("pages/overview.py", timeout=120)
     at.slider(key="overview_n").set_value(5).run()
     assert not at.exception
     assert at.slider(key="overview_n").value == 5

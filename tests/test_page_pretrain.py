@@ -5,13 +5,11 @@ from streamlit.testing.v1 import AppTest
 
 from explorer.pipeline import train_checkpoint
 from explorer.train import TrainConfig
+from tests.apptest import open_app_page
 
 
 def open_page() -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=180)
-    at.run()
-    at.switch_page("pages/pretrain.py").run()
-    return at
+    return open_app_page("pages/pretrain.py")
 
 
 def test_shipped_result_shows_chart_table_and_gap():

@@ -11,14 +11,13 @@ from streamlit.testing.v1 import AppTest
 
 from explorer.checkpoints import load_checkpoint
 from explorer.evaluate import encode_all
+from tests.apptest import open_app_page
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def similar_page() -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=120)
-    at.run()
-    at.switch_page("pages/similar.py").run()
+    at = open_app_page("pages/similar.py", timeout=120)
     assert not at.exception
     return at
 

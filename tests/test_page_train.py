@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from explorer.pipeline import train_checkpoint
 from explorer.train import TrainConfig
+from tests.apptest import open_app_page
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
 
@@ -25,9 +26,7 @@ def empty_root(tmp_path, monkeypatch):
 
 
 def open_train() -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=180)
-    at.run()
-    return at.switch_page("pages/train.py").run()
+    return open_app_page("pages/train.py")
 
 
 def widget(at: AppTest, key: str):
@@ -130,8 +129,5 @@ def test_sidebar_choice_reaches_the_page(tmp_path, monkeypatch):
     monkeypatch.setenv("EXPLORER_CHECKPOINTS", str(root))
     at = open_train()
     assert at.selectbox(key="train_dataset").value == "mnist5k"  # the sidebar's default dataset
-    at2 = AppTest.from_file("../app.py", default_timeout=180)
-    at2.session_state["dataset"] = "digits"
-    at2.run()
-    at2.switch_page("pages/train.py").run()
+    at2 = open_app_page("pages/train.py", dataset="digits")
     assert at2.selectbox(key="train_dataset").value == "digits"  # the page starts from the sidebar's dataset
