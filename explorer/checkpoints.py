@@ -1,8 +1,7 @@
 """Checkpoints: checkpoints/<dataset>/<model>-d<d>/ with model.safetensors and config.json.
 
 Weights are safetensors (never unpickled); config.json holds everything needed to rebuild the
-model and to know where it came from. Writes are atomic: files go to a temporary folder that is
-renamed into place, so a killed run never leaves half a checkpoint.
+model and to know where it came from. Writes are atomic (explorer.atomic), so a killed run never leaves half a checkpoint.
 """
 
 from __future__ import annotations
@@ -11,13 +10,12 @@ import json
 import os
 import platform
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 
+from explorer.atomic import atomic_write_dir
 from explorer.errors import ExplorerError
 from explorer.models.base import Autoencoder, ModelConfig, build_model
 
@@ -62,36 +60,23 @@ def versions() -> dict:
             "scikit-learn": sklearn.__version__, "python": platform.python_version()}
 
 
-def _atomic_write_dir(target: Path, write) -> None:
-    """Call write(tmp_dir), then move tmp_dir to target, replacing any old one."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
-        write(tmp)
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+def cpu_state(model) -> dict:
+    """The model's tensors, detached, on the CPU and contiguous: what safetensors stores."""
+    return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
 
 
 def save_checkpoint(model: Autoencoder, out_dir: str | Path, meta: dict | None = None) -> Path:
     """Write model weights and config (plus meta: dataset, split, metrics, ...) atomically."""
     out_dir = Path(out_dir)
     check_name(out_dir.name)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    state = cpu_state(model)
     config = {"model": model.config.to_dict(), **(meta or {}), "versions": versions()}
 
     def write(tmp: Path):
         save_file(state, str(tmp / WEIGHTS))
         (tmp / CONFIG).write_text(json.dumps(config, indent=2, default=_jsonable))
 
-    _atomic_write_dir(out_dir, write)
+    atomic_write_dir(out_dir, write)
     return out_dir
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from explorer.atomic import atomic_write_file
 from explorer.errors import ExplorerError
 
 
@@ -52,14 +51,7 @@ def write_table(frame: pd.DataFrame, out: str | Path) -> Path:
     if not out.parent.is_dir():
         raise ExplorerError(f"{out.parent}: no such folder")
     data = table_bytes(frame, fmt)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_file(out, lambda f: f.write(data))
     return out
 
 

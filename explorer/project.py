@@ -10,13 +10,12 @@ written atomically. A probe of the codes it was fitted on guards against a retra
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 
+from explorer.atomic import atomic_write_file
 from explorer.errors import ExplorerError
 from explorer.inverse import LinearInverse, NeighbourInverse
 
@@ -141,22 +140,13 @@ class Projection:
 
     # -- storage ------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        """Write <path> atomically (temp file, then os.replace); plain arrays only, no pickles."""
+        """Write <path> atomically; plain arrays only, no pickles."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         arrays = {"method": np.array(self.method), "points": self.points_, "probe": self.codes_[probe_rows(len(self.codes_))]}
         if self.is_linear:
             arrays.update(mean=self.mean_, components=self.components_)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-            os.chmod(tmp, 0o644)  # mkstemp makes it private; a shipped map must be readable by all
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return atomic_write_file(path, lambda f: np.savez(f, **arrays))
 
     @classmethod
     def load(cls, path: str | Path, codes) -> "Projection":

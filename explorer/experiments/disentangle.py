@@ -30,12 +30,8 @@ import pandas as pd
 import torch
 from sklearn.metrics import mutual_info_score
 
-from explorer.checkpoints import (
-    _atomic_write_dir,
-    checkpoint_root,
-    load_checkpoint,
-    save_checkpoint,
-)
+from explorer.atomic import atomic_write_dir
+from explorer.checkpoints import checkpoint_root, load_checkpoint, save_checkpoint
 from explorer.datasets.sprites import (
     FACTOR_NAMES,
     FACTOR_VALUES,
@@ -307,7 +303,7 @@ def save_disentangle(run: DisentangleRun, out_dir: str | Path | None = None) -> 
         payload = {**run.results, "config": asdict(run.config)}
         (tmp / RESULTS).write_text(json.dumps(payload, indent=2))
 
-    _atomic_write_dir(out_dir, write)
+    atomic_write_dir(out_dir, write)
     return out_dir
 
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,6 +20,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from explorer.atomic import atomic_write_file
 from explorer.datasets import Dataset
 from explorer.device import best_device
 from explorer.errors import ExplorerError
@@ -169,19 +168,11 @@ def weights_hash(ckpt_dir: str | Path) -> str:
 
 
 def save_results(frame: pd.DataFrame, ckpt_dir: str | Path, meta: dict | None = None) -> Path:
-    """Write pretrain.json atomically (temporary file renamed into place)."""
+    """Write pretrain.json atomically."""
     ckpt_dir = Path(ckpt_dir)
     payload = {"weights": weights_hash(ckpt_dir), **(meta or {}), "rows": frame.to_dict(orient="records")}
-    fd, tmp = tempfile.mkstemp(prefix=f".{RESULTS_FILE}.", dir=ckpt_dir)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(payload, f, indent=1)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; it is a shared result like config.json
-        os.replace(tmp, ckpt_dir / RESULTS_FILE)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return ckpt_dir / RESULTS_FILE
+    text = json.dumps(payload, indent=1).encode()
+    return atomic_write_file(ckpt_dir / RESULTS_FILE, lambda f: f.write(text))
 
 
 def load_results(ckpt_dir: str | Path) -> pd.DataFrame | None:

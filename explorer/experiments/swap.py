@@ -27,7 +27,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from explorer.checkpoints import _atomic_write_dir, checkpoint_root, versions
+from explorer.atomic import atomic_write_dir
+from explorer.checkpoints import checkpoint_root, cpu_state, versions
 from explorer.datasets.sprites import SHAPES, render, sample_factors
 from explorer.errors import ExplorerError
 from explorer.models.backbones import make_pair
@@ -238,22 +239,18 @@ def default_swap_dir(config: SwapConfig | None = None, root: str | Path | None =
     return Path(root or checkpoint_root()) / "sprites" / "experiments" / (config or SwapConfig()).name
 
 
-def _state(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-
-
 def save_swap(run: SwapRun, out_dir: str | Path | None = None) -> Path:
     """model.safetensors (shared encoder), baseline.safetensors, config.json, results.json; atomic."""
     out_dir = Path(out_dir or default_swap_dir(run.config))
     config = {"experiment": "decoder-swap", "dataset": "sprites", "swap": asdict(run.config), "versions": versions()}
 
     def write(tmp: Path):
-        save_file(_state(run.model), str(tmp / WEIGHTS))
-        save_file(_state(run.baseline), str(tmp / BASELINE_WEIGHTS))
+        save_file(cpu_state(run.model), str(tmp / WEIGHTS))
+        save_file(cpu_state(run.baseline), str(tmp / BASELINE_WEIGHTS))
         (tmp / CONFIG).write_text(json.dumps(config, indent=2))
         (tmp / RESULTS).write_text(json.dumps(run.results, indent=2))
 
-    _atomic_write_dir(out_dir, write)
+    atomic_write_dir(out_dir, write)
     return out_dir
 
 
