@@ -11,18 +11,23 @@ from explorer.models.base import Autoencoder
 TRUST_MAX = 2000  # trustworthiness is O(n^2); measure on at most this many held-out images
 
 
+def model_device(model: Autoencoder) -> torch.device:
+    """Where the model's tensors live (PCA has buffers but no parameters)."""
+    return next(iter(model.state_dict().values())).device
+
+
 @torch.no_grad()
 def encode_all(model: Autoencoder, x: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:
     """Codes (N, d) on the CPU, computed in batches on the model's device."""
     model.eval()
-    device = next(iter(model.state_dict().values())).device
+    device = model_device(model)
     return torch.cat([model.encode(x[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(x), batch_size)])
 
 
 @torch.no_grad()
 def decode_all(model: Autoencoder, z: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:
     model.eval()
-    device = next(iter(model.state_dict().values())).device
+    device = model_device(model)
     return torch.cat([model.decode(z[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(z), batch_size)])
 
 
@@ -46,7 +51,7 @@ def evaluate_model(model: Autoencoder, dataset: Dataset) -> dict[str, float]:
     if model.family == "vae":
         from explorer.train import evaluate_loss
 
-        device = next(model.parameters()).device
+        device = model_device(model)
         torch.manual_seed(0)
         out["elbo"] = evaluate_loss(model, x_test.to(device))["elbo"]
     if model.family == "pca":

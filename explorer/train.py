@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -46,17 +47,7 @@ class TrainResult:
     best_epoch: int = 0
 
 
-class Callback:
-    def on_epoch_end(self, log: EpochLog) -> bool | None:
-        """Return True to cancel training."""
-
-
-class FunctionCallback(Callback):
-    def __init__(self, fn):
-        self.fn = fn
-
-    def on_epoch_end(self, log):
-        return self.fn(log)
+Callback = Callable[[EpochLog], bool | None]  # called after every epoch; returning True cancels training
 
 
 @torch.no_grad()
@@ -72,10 +63,10 @@ def evaluate_loss(model: Autoencoder, x: torch.Tensor, batch_size: int = 1024) -
 
 
 def fit(model: Autoencoder, x_train: torch.Tensor, x_test: torch.Tensor, config: TrainConfig | None = None,
-        callbacks: list | None = None) -> TrainResult:
+        callbacks: list[Callback] | None = None) -> TrainResult:
     """Train model on x_train, report held-out loss on x_test each epoch; keeps the best weights."""
     config = config or TrainConfig()
-    callbacks = [c if isinstance(c, Callback) else FunctionCallback(c) for c in (callbacks or [])]
+    callbacks = callbacks or []
     device = torch.device(config.device) if config.device else best_device()
     torch.manual_seed(config.seed)
     model.to(device)
@@ -112,7 +103,7 @@ def fit(model: Autoencoder, x_train: torch.Tensor, x_test: torch.Tensor, config:
             best_state = copy.deepcopy(model.state_dict())
         else:
             since_best += 1
-        if any(cb.on_epoch_end(log) for cb in callbacks):
+        if any(cb(log) for cb in callbacks):
             result.cancelled = True
             break
         if config.patience and since_best >= config.patience:

@@ -27,8 +27,9 @@ n = st.slider("Held-out images shown", 4, 16, 10, key="overview_n")
 x = sel.dataset.x_test[:n]
 st.subheader("Held-out images")
 show_row(x)
-st.subheader(f"{sel.label}: error {recon_sse(reconstruct(sel.model, x), x):.2f} per image")
-show_row(reconstruct(sel.model, x))
+x_model = reconstruct(sel.model, x)
+st.subheader(f"{sel.label}: error {recon_sse(x_model, x):.2f} per image")
+show_row(x_model)
 pca = sel.pca()
 if pca is not None:
     x_pca = reconstruct(pca[0], x)
