@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from sklearn.manifold import trustworthiness as sk_trustworthiness
-from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 
 
 def recon_sse(x_hat: torch.Tensor, x: torch.Tensor) -> float:
@@ -39,3 +39,10 @@ def precision_at_k(neighbor_labels: np.ndarray, query_labels: np.ndarray) -> flo
     """Mean fraction of each query's k neighbours that share its label. neighbor_labels: (Q, k)."""
     neighbor_labels = np.atleast_2d(neighbor_labels)
     return float((neighbor_labels == np.asarray(query_labels).reshape(-1, 1)).mean())
+
+
+def leave_one_out_precision(z, labels, k: int = 10) -> float:
+    """precision@k of every point's k nearest other points in code space."""
+    z = np.asarray(z)
+    idx = NearestNeighbors(n_neighbors=k + 1).fit(z).kneighbors(z, return_distance=False)[:, 1:]
+    return precision_at_k(np.asarray(labels)[idx], labels)

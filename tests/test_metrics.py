@@ -17,6 +17,7 @@ def test_knn_and_precision_on_separable_clusters():
     y = np.repeat([0, 1], 50)
     z = rng.normal(size=(100, 2)) + 10 * y[:, None]
     assert metrics.knn_accuracy(z[::2], y[::2], z[1::2], y[1::2]) == 1.0
+    assert metrics.leave_one_out_precision(z, y, k=5) == 1.0
     assert metrics.precision_at_k(np.array([[0, 0, 1, 1]]), np.array([0])) == 0.5
 
 
