@@ -4,24 +4,35 @@ Streamlit reruns the script on any click, which raises inside the running traini
 st.* call and stops it. A job record (a plain dict in session_state, mutated in place so that writing
 to it is not itself an interruption point) tells the next run whether the last training finished or
 was stopped. Nothing half-written can reach disk: train_checkpoint saves only after training, and
-saves atomically.
+saves atomically; an uploaded zip is unpacked atomically too.
+
+A visitor's own images come from a folder inside the data roots (explorer.dataroots) or from an
+uploaded zip, unpacked into the first data root (explorer.uploads); other paths on the server are refused.
 """
 
 import pandas as pd
 import streamlit as st
 
 from explorer.checkpoints import check_name, checkpoint_name, checkpoint_root, dataset_folder
+from explorer.dataroots import data_roots, resolve_inside_roots
+from explorer.datasets.registry import BUILT_IN, DATASETS, FOLDER
 from explorer.errors import ExplorerError
 from explorer.models import MODELS
+from explorer.models.likelihood import LOSSES
 from explorer.noise import NOISE_KINDS
-from explorer.pipeline import train_checkpoint
-from explorer.train import TrainConfig
+from explorer.pipeline import pca_verdict, train_checkpoint
+from explorer.train import TrainConfig, describe_budget, resolve_steps
 from explorer.ui.state import cached_dataset, ensure_app_navigation, sidebar
+from explorer.uploads import MAX_ZIP_BYTES, MB, extract_image_zip
 
-DATASETS = {"mnist5k": "MNIST, 5,000 digits (28 x 28)", "digits": "scikit-learn digits (8 x 8)",
-            "sprites": "sprites with known factors (32 x 32)", "folder": "my own images (folder:PATH)"}
+CHOICES = {name: text for name, text in DATASETS.items() if name != FOLDER} | {"folder": DATASETS[FOLDER]}
+SOURCES = {"path": "A folder on the server", "upload": "Upload a zip"}
 FAMILIES = [f for f in MODELS if f != "pca"]  # PCA is fitted beside every model anyway
 BACKBONE_FAMILIES = ("sparse-ae", "denoising-ae", "vae")  # the others fix their own backbone
+BUDGETS = {"auto": "Automatic (from the data size)", "steps": "Steps", "epochs": "Epochs"}
+LOSS_LABELS = {"auto": "auto (chosen from the training pixels)", "bernoulli": "bernoulli (near-binary images, e.g. digits)",
+               "gaussian": "gaussian (photographs, shades of grey)"}
+IMAGE_SIZES = [8, 16, 28, 32, 48, 64, 96, 128]
 
 
 def apply_finished_job() -> None:
@@ -34,7 +45,34 @@ def apply_finished_job() -> None:
 
 
 def history_frame(history: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(history, columns=["epoch", "train", "held-out"]).set_index("epoch")
+    return pd.DataFrame(history, columns=["step", "train", "validation"]).set_index("step")
+
+
+def uploaded_folder(upload) -> str | None:
+    """The folder an uploaded zip was unpacked into (once per upload; the widget keeps the file across
+    reruns); None with an st.error line when the zip is refused."""
+    done = st.session_state.setdefault("_train_uploads", {})
+    if upload.file_id not in done:
+        try:
+            done[upload.file_id] = ("ok", str(extract_image_zip(upload, upload.name, data_roots()[0])))
+            cached_dataset.clear()  # an upload of the same name replaces the folder: forget the old images
+        except ExplorerError as exc:
+            done[upload.file_id] = ("error", str(exc))
+    state, text = done[upload.file_id]
+    if state == "error":
+        st.error(text)
+        return None
+    st.caption(f"Unpacked into `{text}`.")
+    return text
+
+
+def fit_size(spec: str, image_size, color) -> int | None:
+    """Training images of the data (the validation part left out), when known without reading files:
+    built-in sets load in seconds; others are remembered once this page has loaded them."""
+    known = st.session_state.setdefault("_train_fit_sizes", {})
+    if (spec, image_size, color) not in known and spec in BUILT_IN:
+        known[(spec, image_size, color)] = len(cached_dataset(spec, image_size, color).validation_split()[0])
+    return known.get((spec, image_size, color))
 
 
 apply_finished_job()
@@ -45,31 +83,59 @@ sel = sidebar()  # an empty checkpoint root is fine here: this page makes the fi
 job = st.session_state.get("train_job")
 if job and job["state"] == "running":  # the run that trained was stopped by a click (Cancel or any widget)
     job["state"] = "cancelled"
-    st.warning(f"Training cancelled at epoch {job['epoch']} of {job['epochs']}; nothing was saved.")
+    st.warning(f"Training cancelled at step {job['step']:,} of {job['steps']:,}; nothing was saved.")
 
 # -- what to train ----------------------------------------------------------------------------------
 left, right = st.columns(2)
 with left:
-    options = list(DATASETS)
-    default = options.index(sel.spec) if sel is not None and sel.spec in options else 0
-    choice = st.selectbox("Dataset", options, index=default, format_func=lambda k: f"{k}: {DATASETS[k]}",
-                          key="train_dataset")
-    spec = choice
+    options = list(CHOICES)
+    side = None if sel is None else ("folder" if sel.spec.startswith("folder:") else sel.spec)
+    choice = st.selectbox("Dataset", options, index=options.index(side) if side in options else 0,
+                          format_func=lambda k: f"{k}: {CHOICES[k]}", key="train_dataset")
+    spec, image_size, color, data_path = choice, None, "gray", None
     if choice == "folder":
-        folder = st.text_input("Folder or .npz / .npy file", key="train_folder",
-                               placeholder="/path/to/images (sub-folders become labels)")
-        spec = f"folder:{folder.strip()}"
+        source = st.radio("Images from", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="train_source")
+        if source == "path":
+            if "train_folder" not in st.session_state and side == "folder":  # start from the sidebar's folder
+                st.session_state["train_folder"] = sel.spec[len("folder:"):]
+            roots = data_roots()
+            data_path = st.text_input("Folder or .npz / .npy file", key="train_folder",
+                                      placeholder="my-images (sub-folders become labels)",
+                                      help=f"Inside {' or '.join(map(str, roots))}; a relative path counts from "
+                                           f"{roots[0]}. More folders: $EXPLORER_DATA_ROOTS.")
+        else:
+            upload = st.file_uploader("Zip of images (sub-folders become labels)", type=["zip"], key="train_zip",
+                                      max_upload_size=MAX_ZIP_BYTES // MB)
+            data_path = uploaded_folder(upload) if upload is not None else None
+        size_col, color_col = st.columns(2)
+        image_size = size_col.select_slider("Image size", IMAGE_SIZES, 28, key="train_image_size",
+                                            help="Images are resized to size x size; .npz / .npy arrays are used as they are.")
+        color = color_col.radio("Colour", ["gray", "rgb"], horizontal=True, key="train_color")
     family = st.selectbox("Model family", FAMILIES, index=FAMILIES.index("mlp-ae"), key="train_family")
     dim = st.number_input("Code size d", 1, 512, 2, key="train_dim")
     name = st.text_input("Checkpoint name", key="train_name", placeholder=checkpoint_name(family, int(dim)),
                          help="Defaults to <family>-d<d>; a different name keeps an existing checkpoint.")
     overwrite = st.checkbox("Overwrite a checkpoint of the same name", key="train_overwrite")
 with right:
-    epochs = st.number_input("Epochs", 1, 1000, 10, key="train_epochs")
+    budget = st.radio("Training budget", list(BUDGETS), format_func=BUDGETS.get, horizontal=True, key="train_budget")
+    steps = epochs = None
+    if budget == "steps":
+        steps = st.number_input("Steps", 1, 1_000_000, 3000, 100, key="train_steps")
+    elif budget == "epochs":
+        epochs = st.number_input("Epochs", 1, 10_000, 30, key="train_epochs")
     batch_size = st.select_slider("Batch size", [16, 32, 64, 128, 256, 512], 64, key="train_batch")
     lr = st.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2], 2e-3, key="train_lr",
                           format_func=lambda v: f"{v:g}")
+    config = TrainConfig(steps=steps and int(steps), epochs=epochs and int(epochs), batch_size=int(batch_size),
+                         lr=float(lr))
+    if budget == "auto":
+        n_fit = fit_size(spec, image_size, color)
+        st.caption(describe_budget(config, n_fit) if n_fit else
+                   "Chosen from the number of images once they are loaded (stated when training starts).")
     model_options = {}
+    if family != "linear-ae":  # the linear AE is PCA's twin: squared error only
+        model_options["loss"] = st.selectbox("Reconstruction loss", ["auto", *LOSSES], format_func=LOSS_LABELS.get,
+                                             key="train_loss")
     if family in BACKBONE_FAMILIES:
         model_options["backbone"] = st.radio("Backbone", ["mlp", "conv"], horizontal=True, key="train_backbone")
     if family == "conv-ae" or model_options.get("backbone") == "conv":
@@ -86,57 +152,72 @@ with right:
         model_options["noise"] = st.selectbox("Noise", NOISE_KINDS, key="train_noise")
         model_options["noise_level"] = st.slider("Noise level", 0.0, 1.0, 0.3, 0.05, key="train_noise_level")
 
-start = st.button("Train", type="primary", key="train_start")
+start = st.button("Train", type="primary", key="train_start",
+                  disabled=choice == "folder" and source == "upload" and not data_path)
 
 # -- the last result (shown after the rerun that selects it in the sidebar) --------------------------
 if not start and job and job["state"] == "done":
     m = job["metrics"]
-    st.success(f"Saved **{job['name']}** ({job['spec']}) with PCA d={job['dim']} beside it, in {job['seconds']:.1f} s. "
-               f"Held-out error {m['recon_sse']:.2f} vs PCA {m['pca_recon_sse']:.2f}. It is selected in the sidebar.")
-    st.line_chart(history_frame(job["history"]), x_label="epoch", y_label="loss per image")
+    st.success(f"Saved **{job['name']}** ({job['spec']}) with PCA d={job['dim']} beside it, after {job['step']:,} "
+               f"steps in {job['seconds']:.1f} s. Held-out error {m['recon_sse']:.2f} vs PCA {m['pca_recon_sse']:.2f}. "
+               "It is selected in the sidebar.")
+    if job.get("verdict"):
+        st.warning(job["verdict"])
+    if job.get("plan"):
+        st.caption(job["plan"])
+    st.line_chart(history_frame(job["history"]), x_label="step", y_label="loss per image")
 
 if start:
     # Check the input before any work, one line each.
     try:
-        if choice == "folder" and not spec[len("folder:"):]:
-            raise ExplorerError("enter the path of an image folder or an .npz / .npy file")
+        if choice == "folder":
+            if source == "upload" and not data_path:
+                raise ExplorerError("upload a zip of images first, or choose a folder on the server")
+            spec = f"folder:{resolve_inside_roots(data_path)}"  # uploads land inside the first root too
         ckpt_name = check_name(name.strip() or checkpoint_name(family, int(dim)))
         target = checkpoint_root() / dataset_folder(spec) / ckpt_name
         if target.exists() and not overwrite:
             raise ExplorerError(f"{target} exists; choose another name or tick 'Overwrite'")
-        dataset = cached_dataset(spec)
-    except ExplorerError as exc:
+        dataset = cached_dataset(spec, image_size, color)
+        n_fit = len(dataset.validation_split()[0])
+    except ExplorerError as exc:  # a path outside the data roots, absent torchvision files, a bad folder ...
         st.error(str(exc))
         st.stop()
     except Exception as exc:  # e.g. a file that is not an image array: one line, no traceback
-        st.error(f"cannot load {spec}: {type(exc).__name__}: {exc}")
+        st.error(f"cannot load {spec}: {type(exc).__name__}: {' '.join(str(exc).split())}")
         st.stop()
+    st.session_state.setdefault("_train_fit_sizes", {})[(spec, image_size, color)] = n_fit
 
     st.button("Cancel", key="train_cancel", help="Stops training; nothing is saved.")
+    plan = st.empty()
     bar = st.progress(0.0, text="Starting ...")
     chart = st.empty()
-    job = {"state": "running", "spec": spec, "name": ckpt_name, "dim": int(dim), "epoch": 0, "epochs": int(epochs),
-           "history": []}
+    job = {"state": "running", "spec": spec, "name": ckpt_name, "dim": int(dim), "step": 0,
+           "steps": resolve_steps(config, n_fit), "history": []}
     st.session_state["train_job"] = job
 
-    def on_epoch(log) -> None:
-        job["epoch"] = log.epoch
-        job["history"].append({"epoch": log.epoch, "train": log.train_loss, "held-out": log.test_loss})
-        last = log.epoch == log.epochs
-        bar.progress(log.epoch / log.epochs, text=(
-            f"Epoch {log.epoch}/{log.epochs}: train {log.train_loss:.2f}, held-out {log.test_loss:.2f}"
-            + (" - evaluating and fitting PCA beside it ..." if last else "")))
-        chart.line_chart(history_frame(job["history"]), x_label="epoch", y_label="loss per image")
+    def announce(line: str) -> None:
+        job["plan"] = line[0].upper() + line[1:] + "."
+        plan.caption(job["plan"])
 
-    config = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr))
+    def on_log(log) -> None:
+        job.update(step=log.step, steps=log.steps)
+        job["history"].append({"step": log.step, "train": log.train_loss, "validation": log.val_loss})
+        last = log.step == log.steps
+        bar.progress(log.step / log.steps, text=(
+            f"Step {log.step:,}/{log.steps:,} (epoch {log.epoch:.1f}): train {log.train_loss:.2f}, "
+            f"validation {log.val_loss:.2f}" + (" - evaluating and fitting PCA beside it ..." if last else "")))
+        chart.line_chart(history_frame(job["history"]), x_label="step", y_label="loss per image")
+
     try:
-        # No st.* call happens after the last epoch's callback until this returns, so a click can no
-        # longer interrupt once training is over: evaluation, PCA and the save always complete.
+        # No st.* call happens after the last callback until this returns, so a click can no longer
+        # interrupt once training is over: evaluation, PCA and the save always complete.
         path, metrics, result = train_checkpoint(spec, family, int(dim), config, model_options, out=target,
-                                                 callbacks=[on_epoch], dataset=dataset)
+                                                 callbacks=[on_log], dataset=dataset, image_size=image_size,
+                                                 color=color, announce=announce)
     except Exception as exc:  # ExplorerError (bad option for this data) or a failure inside training
         job["state"] = "failed"
         st.error(str(exc) if isinstance(exc, ExplorerError) else f"training failed: {type(exc).__name__}: {exc}")
         st.stop()
-    job.update(state="done", metrics=metrics, seconds=result.seconds)
+    job.update(state="done", metrics=metrics, seconds=result.seconds, verdict=pca_verdict(metrics))
     st.rerun()  # redraw the sidebar, which lists checkpoints from disk, with the new one selected

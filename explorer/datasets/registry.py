@@ -21,6 +21,8 @@ DATASETS = {
     "folder:PATH": "your own images: a folder (sub-folders = labels) or an .npz / .npy file",
 }
 DEFAULT_DATASET = "mnist5k"
+FOLDER = "folder:PATH"
+BUILT_IN = ("mnist5k", "digits", "sprites")  # no files to find: inside installed packages or generated, in seconds
 
 
 def load_dataset(spec: str, data_root=None, image_size: int | None = None, color: str = "gray"):
