@@ -54,7 +54,8 @@ def uploaded_folder(upload) -> str | None:
     done = st.session_state.setdefault("_train_uploads", {})
     if upload.file_id not in done:
         try:
-            done[upload.file_id] = ("ok", str(extract_image_zip(upload, upload.name, data_roots()[0])))
+            with st.spinner(f"Unpacking {upload.name} ..."):
+                done[upload.file_id] = ("ok", str(extract_image_zip(upload, upload.name, data_roots()[0])))
             cached_dataset.clear()  # an upload of the same name replaces the folder: forget the old images
         except ExplorerError as exc:
             done[upload.file_id] = ("error", str(exc))
