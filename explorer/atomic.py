@@ -9,11 +9,32 @@ import tempfile
 from pathlib import Path
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_orphans(target: Path) -> None:
+    """Delete the temporary folders of earlier writes of target whose process died (e.g. kill -9)."""
+    for tmp in target.parent.glob(f".{target.name}.tmp-*"):
+        pid = tmp.name.rsplit(".tmp-", 1)[1].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def atomic_write_dir(target: Path, write) -> None:
-    """Call write(tmp_dir), then move tmp_dir to target, replacing any old one."""
+    """Call write(tmp_dir), then move tmp_dir to target, replacing any old one.
+
+    The temporary folder is named after this process, so a later write can tell a dead run's leftovers."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    remove_orphans(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
     try:
         write(tmp)
         if target.exists():

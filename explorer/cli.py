@@ -18,6 +18,7 @@ def _add_data_args(p):
 
 def build_parser() -> argparse.ArgumentParser:
     from explorer.models import MODELS
+    from explorer.models.likelihood import LOSSES
 
     parser = argparse.ArgumentParser(prog="explorer", description="Latent Explorer: train, evaluate and inspect autoencoders.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -26,11 +27,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default="mnist5k")
     p.add_argument("--model", default="conv-ae", choices=list(MODELS))
     p.add_argument("--dim", type=int, default=16, help="code size d")
-    p.add_argument("--epochs", type=int, default=30)
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--steps", type=int, help="optimisation steps (default: chosen from the data size, and stated)")
+    budget.add_argument("--epochs", type=int, help="passes over the training images, instead of --steps")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--loss", choices=["auto", *LOSSES], default="auto",
+                   help="reconstruction likelihood (default: bernoulli for near-binary pixels, else gaussian)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--patience", type=int, default=0, help="early stopping: epochs without improvement (0 = off)")
+    p.add_argument("--patience", type=int, default=0,
+                   help="early stopping: validation passes without improvement (0 = off; 30 passes per run)")
     p.add_argument("--backbone", choices=["mlp", "conv"], help="sparse-ae, denoising-ae and vae")
     p.add_argument("--conv-fc", type=int, nargs="+", help="conv backbone: fully connected widths before the code")
     p.add_argument("--beta", type=float, help="vae: weight of the KL term")
@@ -93,30 +99,35 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_train(args) -> int:
     from tqdm import tqdm
 
-    from explorer.pipeline import train_checkpoint
+    from explorer.pipeline import pca_verdict, train_checkpoint
     from explorer.train import TrainConfig
 
-    if args.dim < 1 or args.epochs < 1 or args.batch_size < 1 or args.lr <= 0:
-        raise ExplorerError("--dim, --epochs and --batch-size must be positive integers and --lr positive")
+    if min(args.dim, args.batch_size, *(n for n in (args.steps, args.epochs) if n is not None)) < 1 or args.lr <= 0:
+        raise ExplorerError("--dim, --steps, --epochs and --batch-size must be positive integers and --lr positive")
     options = {k: v for k, v in {"backbone": args.backbone, "conv_fc": args.conv_fc, "beta": args.beta, "l1_weight": args.l1_weight,
-                                 "noise": args.noise, "noise_level": args.noise_level}.items() if v is not None}
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                                 "noise": args.noise, "noise_level": args.noise_level, "loss": args.loss}.items()
+               if v is not None}
+    config = TrainConfig(steps=args.steps, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                          patience=args.patience, device=args.device)
-    bars = []  # made at the first epoch, so bad data fails before a bar is drawn
+    bars = []  # made at the first validation pass, so bad data fails before a bar is drawn
 
     def progress(log):
         if not bars:
-            bars.append(tqdm(total=args.epochs, desc=f"{args.model} d={args.dim}", unit="epoch"))
-        bars[0].update(1)
-        bars[0].set_postfix(train=f"{log.train_loss:.2f}", held_out=f"{log.test_loss:.2f}")
+            bars.append(tqdm(total=log.steps, desc=f"{args.model} d={args.dim}", unit="step"))
+        bars[0].update(log.step - bars[0].n)
+        bars[0].set_postfix(train=f"{log.train_loss:.2f}", validation=f"{log.val_loss:.2f}")
 
     path, metrics, _ = train_checkpoint(args.dataset, args.model, args.dim, config, options, out=args.out,
                                         callbacks=[progress], data_root=args.data_root,
-                                        image_size=args.image_size, color=args.color)
+                                        image_size=args.image_size, color=args.color,
+                                        announce=lambda line: print(line, file=sys.stderr))
     for bar in bars:
         bar.close()
     print(f"saved {path}")
     print(f"held-out error {metrics['recon_sse']:.2f} (PCA at d={args.dim}: {metrics['pca_recon_sse']:.2f})")
+    verdict = pca_verdict(metrics)
+    if verdict:
+        print(f"warning: {verdict}", file=sys.stderr)
     return 0
 
 
@@ -133,13 +144,14 @@ def _load_for_checkpoint(path, data_root=None):
 
 def cmd_evaluate(args) -> int:
     from explorer.evaluate import evaluate_model, with_pca_beside
-    from explorer.pipeline import fit_pca
+    from explorer.pipeline import beats_pca, pca_baseline, pca_verdict
 
     model, config, dataset = _load_for_checkpoint(args.checkpoint, args.data_root)
-    metrics = with_pca_beside(evaluate_model(model, dataset), evaluate_model(fit_pca(dataset, model.dim), dataset))
+    pca = pca_baseline(dataset, args.checkpoint, config)
+    metrics = with_pca_beside(evaluate_model(model, dataset), evaluate_model(pca, dataset))
     if args.json:
         print(json.dumps({"checkpoint": str(args.checkpoint), "family": model.family, "dim": model.dim,
-                          "dataset": config["dataset"], **metrics}))
+                          "dataset": config["dataset"], **metrics, "beats_pca": beats_pca(metrics)}))
         return 0
     print(f"{args.checkpoint}: {model.family}, d={model.dim}, dataset {config['dataset']}, "
           f"{len(dataset.test_idx)} held-out images")
@@ -148,6 +160,9 @@ def cmd_evaluate(args) -> int:
     for k in names:
         pca = metrics.get(f"pca_{k}")
         print(f"{k:<20}{metrics[k]:>12.4f}{'' if pca is None else f'{pca:>12.4f}':>12}")
+    verdict = pca_verdict(metrics)
+    if verdict:
+        print(f"warning: {verdict}", file=sys.stderr)
     return 0
 
 
@@ -166,6 +181,7 @@ def cmd_list(args) -> int:
     from explorer.checkpoints import list_checkpoints, read_config
     from explorer.datasets import DATASETS
     from explorer.models import MODELS
+    from explorer.models.likelihood import LOSSES
 
     ckpts = []
     for path in list_checkpoints(args.root):
@@ -217,15 +233,15 @@ def cmd_pretrain(args) -> int:
 
 
 def _stage_bar():
-    """A tqdm bar per training stage, as a progress(stage, epoch, epochs) callback."""
+    """A tqdm bar per training stage, as a progress(stage, done, total) callback."""
     from tqdm import tqdm
 
     bars = {}
 
-    def progress(stage, epoch, epochs):
+    def progress(stage, done, total):
         if stage not in bars:
-            bars[stage] = tqdm(total=epochs, desc=stage, unit="epoch")
-        bars[stage].n = epoch
+            bars[stage] = tqdm(total=total, desc=stage)
+        bars[stage].n = done
         bars[stage].refresh()
 
     return progress

@@ -20,14 +20,17 @@ def recon_mse(x_hat: torch.Tensor, x: torch.Tensor) -> float:
 
 def knn_accuracy(z_train, y_train, z_test, y_test, k: int = 5) -> float:
     """Accuracy of a k-nearest-neighbour classifier fitted on train codes, scored on held-out codes."""
-    clf = KNeighborsClassifier(n_neighbors=k).fit(np.asarray(z_train), np.asarray(y_train))
+    clf = KNeighborsClassifier(n_neighbors=min(k, len(z_train))).fit(np.asarray(z_train), np.asarray(y_train))
     return float(clf.score(np.asarray(z_test), np.asarray(y_test)))
 
 
 def trustworthiness(x, z, k: int = 5) -> float:
-    """How well code-space neighbours were neighbours in pixel space (1 = perfectly)."""
+    """How well code-space neighbours were neighbours in pixel space (1 = perfectly); NaN below 3 images.
+
+    k shrinks on tiny sets, where scikit-learn needs k < n / 2."""
     x = np.asarray(x).reshape(len(x), -1)
-    return float(sk_trustworthiness(x, np.asarray(z), n_neighbors=k))
+    k = min(k, (len(x) - 1) // 2)
+    return float(sk_trustworthiness(x, np.asarray(z), n_neighbors=k)) if k >= 1 else float("nan")
 
 
 def code_sparsity(z, threshold: float = 1e-3) -> float:

@@ -1,7 +1,13 @@
-"""Train a model end to end: load data, fit, fit PCA at the same d beside it, evaluate, save both."""
+"""Train a model end to end: load data, fit, fit PCA at the same d beside it, evaluate, save both.
+
+The training split is cut into a part the model is fitted on and a validation part that picks its best
+weights; the held-out split is only reported. PCA, which chooses nothing, is fitted on the whole
+training split: the baseline sees every training image the model saw and more.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -10,20 +16,24 @@ from explorer.datasets import Dataset, load_dataset
 from explorer.datasets.base import SPLIT_SEED
 from explorer.evaluate import evaluate_model, with_pca_beside
 from explorer.models import ModelConfig, build_model
-from explorer.train import TrainConfig, TrainResult, fit
+from explorer.models.likelihood import choose_loss
+from explorer.train import TrainConfig, TrainResult, describe_budget, fit
 
 
 def dataset_meta(dataset: Dataset, spec: str, image_size=None, color="gray") -> dict:
+    fit_idx, val_idx = dataset.validation_split()
     return {
         "dataset": spec,
         "dataset_options": {"image_size": image_size, "color": color},
         "image_shape": list(dataset.image_shape),
-        "split": {"seed": SPLIT_SEED, "n_train": len(dataset.train_idx), "n_test": len(dataset.test_idx)},
+        "split": {"seed": SPLIT_SEED, "n_train": len(fit_idx), "n_validation": len(val_idx),
+                  "n_test": len(dataset.test_idx)},
         "class_names": dataset.class_names,
     }
 
 
 def fit_pca(dataset: Dataset, dim: int):
+    """PCA at code size dim, fitted on the training split."""
     pca = build_model(ModelConfig("pca", dataset.image_shape, dim))
     return pca.fit(dataset.x_train)
 
@@ -35,32 +45,72 @@ def ensure_pca(dataset: Dataset, path: Path, dim: int, meta_extra: dict | None =
         return pca, config["metrics"], path
     pca = fit_pca(dataset, dim)
     pca_metrics = evaluate_model(pca, dataset)
-    save_checkpoint(pca, path, {**(meta_extra or {}), "metrics": pca_metrics, "pca_metrics": pca_metrics,
+    meta = dict(meta_extra or {})
+    if "split" in meta:  # PCA selects nothing, so it fits on the validation images too
+        meta["split"] = {**meta["split"], "n_train": len(dataset.train_idx), "n_validation": 0}
+    save_checkpoint(pca, path, {**meta, "metrics": pca_metrics, "pca_metrics": pca_metrics,
                                 "train": {"seconds": 0.0}})
     return pca, pca_metrics, path
+
+
+def pca_baseline(dataset: Dataset, ckpt_dir: str | Path, config: dict):
+    """The PCA baseline recorded beside a checkpoint at save time; fitted afresh only if it is missing."""
+    name = config.get("pca_checkpoint")
+    path = Path(ckpt_dir).parent / name if name else None
+    if path is not None and (path / "config.json").exists():
+        return load_checkpoint(path, dataset.image_shape)[0]
+    return fit_pca(dataset, config["model"]["dim"])
+
+
+def beats_pca(metrics: dict) -> bool:
+    """A lower held-out error than PCA's at the same d."""
+    return metrics["recon_sse"] < metrics["pca_recon_sse"]
+
+
+def pca_verdict(metrics: dict) -> str | None:
+    """One plain line when the model is worse than PCA at the same d (None when it is not), with what to try."""
+    if beats_pca(metrics):
+        return None
+    ratio = metrics["recon_sse"] / metrics["pca_recon_sse"]
+    return (f"this model is worse than PCA: held-out error {ratio:.2f}x PCA's at the same d; "
+            "train longer (more steps), try conv-ae, or another loss (bernoulli for near-binary images, "
+            "gaussian for photographs)")
 
 
 def train_checkpoint(spec: str, family: str, dim: int, train_config: TrainConfig | None = None,
                      model_options: dict | None = None, out: str | Path | None = None, root=None,
                      callbacks: list | None = None, data_root=None, image_size=None, color="gray",
-                     dataset: Dataset | None = None) -> tuple[Path, dict, TrainResult]:
+                     dataset: Dataset | None = None,
+                     announce: Callable[[str], None] | None = None) -> tuple[Path, dict, TrainResult]:
     """Train `family` at code size `dim` on dataset `spec` and save it with PCA beside it.
 
+    model_options may hold "loss": "auto" (the default: chosen from the training pixels), "bernoulli"
+    or "gaussian". announce, if given, receives one line stating the budget and the loss before training.
     Returns the checkpoint folder, its held-out metrics (with pca_* beside) and the training result.
     """
     train_config = train_config or TrainConfig()
     dataset = dataset or load_dataset(spec, data_root=data_root, image_size=image_size, color=color)
     meta = dataset_meta(dataset, spec, image_size, color)
-    model = build_model(ModelConfig(family, dataset.image_shape, dim, **(model_options or {})))
-    result = fit(model, dataset.x_train, dataset.x_test, train_config, callbacks)
+    fit_idx, val_idx = dataset.validation_split()
+    x_fit, x_val = dataset.images[fit_idx], dataset.images[val_idx]
+    options = dict(model_options or {})
+    options["loss"] = choose_loss(x_fit, options.get("loss", "auto"))
+    model = build_model(ModelConfig(family, dataset.image_shape, dim, **options))
+    if announce and model.is_trainable:
+        announce(f"training {family} d={dim} for {describe_budget(train_config, len(x_fit))}; "
+                 f"{options['loss']} likelihood; best weights chosen on {len(x_val):,} validation images")
+    result = fit(model, x_fit, x_val, train_config, callbacks)
     model.cpu()
     model_metrics = evaluate_model(model, dataset)
     path = Path(out) if out else default_dir(spec, family, dim, root)
-    _, pca_metrics, _ = ensure_pca(dataset, path.parent / checkpoint_name("pca", dim), dim, meta)  # beside the model
+    _, pca_metrics, pca_path = ensure_pca(dataset, path.parent / checkpoint_name("pca", dim), dim, meta)  # beside the model
     all_metrics = with_pca_beside(model_metrics, pca_metrics)
-    train_meta = {"config": asdict(train_config), "seconds": result.seconds, "epochs_run": len(result.history),
-                  "best_epoch": result.best_epoch, "cancelled": result.cancelled,
-                  "history": [{"epoch": h.epoch, "train_loss": h.train_loss, "test_loss": h.test_loss} for h in result.history]}
+    train_meta = {"config": asdict(train_config), "steps": result.steps, "seconds": result.seconds,
+                  "best_step": result.best_step, "cancelled": result.cancelled,
+                  "history": [{"step": h.step, "epoch": h.epoch, "train_loss": h.train_loss, "val_loss": h.val_loss}
+                              for h in result.history]}
     if not result.cancelled:
-        save_checkpoint(model, path, {**meta, "metrics": model_metrics, "pca_metrics": pca_metrics, "train": train_meta})
+        save_checkpoint(model, path, {**meta, "metrics": model_metrics, "pca_metrics": pca_metrics,
+                                      "beats_pca": beats_pca(all_metrics), "pca_checkpoint": pca_path.name,
+                                      "train": train_meta})
     return path, all_metrics, result

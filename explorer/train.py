@@ -1,6 +1,9 @@
-"""One model-agnostic training loop (Adam, cosine schedule, early stopping) with per-epoch callbacks.
+"""One model-agnostic training loop (Adam, cosine schedule, model selection on validation) with callbacks.
 
-The data live as one tensor on the device and are batched by index: no DataLoader, no per-sample work.
+The budget counts optimisation steps, not epochs, so that 1,000 images and 1,000,000 images both get
+a sensible amount of training: `default_steps` picks it from the data size unless steps or epochs are
+given. The data live as one tensor and are batched by index: no DataLoader, no per-sample work.
+The best weights are chosen on a validation split; the held-out split never reaches this module.
 The app's progress bar and the CLI's tqdm bar are two callbacks on this loop.
 """
 
@@ -17,89 +20,141 @@ import torch
 from explorer.device import best_device
 from explorer.models.base import Autoencoder
 
+MIN_STEPS, MAX_STEPS = 3000, 20000  # the default budget's bounds (see default_steps)
+MIN_EPOCHS = 30  # the default budget covers the data at least this often while under MAX_STEPS
+EVALUATIONS = 30  # validation passes per run: the resolution of model selection and of the progress bar
+
 
 @dataclass
 class TrainConfig:
-    epochs: int = 30
-    batch_size: int = 128
+    steps: int | None = None  # optimisation steps; None: from epochs, else default_steps
+    epochs: int | None = None  # passes over the training images, if steps is not given
+    batch_size: int = 64
     lr: float = 2e-3
+    weight_decay: float = 0.0  # AdamW's decoupled weight decay
     seed: int = 0
-    patience: int = 0  # stop after this many epochs without a better held-out loss; 0 = never
+    patience: int = 0  # stop after this many validation passes without improvement; 0 = never
     device: str | None = None  # None picks cuda, then mps, then cpu
 
 
+def default_steps(n_train: int, batch_size: int) -> int:
+    """MIN_EPOCHS passes over the data, but never fewer than MIN_STEPS or more than MAX_STEPS steps.
+
+    A few thousand images get MIN_STEPS (about a minute on 2 CPU cores), which small sets need: at a
+    few dozen steps per epoch a fixed epoch count starves them. A million images get MAX_STEPS."""
+    per_epoch = math.ceil(n_train / batch_size)
+    return int(min(max(MIN_EPOCHS * per_epoch, MIN_STEPS), MAX_STEPS))
+
+
+def resolve_steps(config: TrainConfig, n_train: int) -> int:
+    if config.steps:
+        return int(config.steps)
+    if config.epochs:
+        return int(config.epochs) * math.ceil(n_train / config.batch_size)
+    return default_steps(n_train, config.batch_size)
+
+
+def describe_budget(config: TrainConfig, n_train: int) -> str:
+    """One line stating the budget and where it came from, e.g. for the CLI and the Train page."""
+    steps = resolve_steps(config, n_train)
+    source = ("as asked" if config.steps else f"{config.epochs} epochs" if config.epochs
+              else "the default for this data size")
+    return (f"{steps:,} steps of batch {config.batch_size} = {steps * config.batch_size / n_train:.1f} epochs "
+            f"of {n_train:,} training images ({source})")
+
+
 @dataclass
-class EpochLog:
-    epoch: int  # 1-based
-    epochs: int
-    train_loss: float
-    test_loss: float
-    terms: dict[str, float]  # held-out named loss terms
+class TrainLog:
+    step: int  # optimisation steps done
+    steps: int  # the budget
+    epoch: float  # passes over the training images done
+    train_loss: float  # mean training loss since the last log
+    val_loss: float  # validation loss now
+    terms: dict[str, float]  # validation named loss terms
     seconds: float  # since training began
 
 
 @dataclass
 class TrainResult:
-    history: list[EpochLog] = field(default_factory=list)
+    history: list[TrainLog] = field(default_factory=list)
+    steps: int = 0  # the budget
     seconds: float = 0.0
     stopped_early: bool = False
     cancelled: bool = False
-    best_epoch: int = 0
+    best_step: int = 0
 
 
-Callback = Callable[[EpochLog], bool | None]  # called after every epoch; returning True cancels training
+Callback = Callable[[TrainLog], bool | None]  # called after every validation pass; returning True cancels
+
+
+def to_float(x: torch.Tensor) -> torch.Tensor:
+    """Images as float in [0, 1]: uint8 storage is converted per batch, float passes through."""
+    return x.float().div_(255) if x.dtype == torch.uint8 else x
 
 
 @torch.no_grad()
 def evaluate_loss(model: Autoencoder, x: torch.Tensor, batch_size: int = 1024) -> dict[str, float]:
-    """Held-out named loss terms, averaged over the whole set (weighted by batch size)."""
+    """Named loss terms, averaged over the whole set (weighted by batch size)."""
     model.eval()
+    device = next(iter(model.state_dict().values())).device
     totals: dict[str, float] = {}
     for i in range(0, len(x), batch_size):
-        xb = x[i : i + batch_size]
+        xb = to_float(x[i : i + batch_size].to(device))
         for k, v in model.loss(xb).items():
             totals[k] = totals.get(k, 0.0) + float(v) * len(xb)
     return {k: v / len(x) for k, v in totals.items()}
 
 
-def fit(model: Autoencoder, x_train: torch.Tensor, x_test: torch.Tensor, config: TrainConfig | None = None,
+def _batches(n: int, batch_size: int, gen: torch.Generator):
+    """Endless index batches: a fresh permutation per epoch, the last short batch kept."""
+    while True:
+        order = torch.randperm(n, generator=gen)
+        for i in range(0, n, batch_size):
+            yield order[i : i + batch_size]
+
+
+def fit(model: Autoencoder, x_train: torch.Tensor, x_val: torch.Tensor, config: TrainConfig | None = None,
         callbacks: list[Callback] | None = None) -> TrainResult:
-    """Train model on x_train, report held-out loss on x_test each epoch; keeps the best weights."""
+    """Train model on x_train for the step budget; keep the weights with the best validation loss."""
     config = config or TrainConfig()
     callbacks = callbacks or []
     device = torch.device(config.device) if config.device else best_device()
     torch.manual_seed(config.seed)
     model.to(device)
-    x_train, x_test = x_train.to(device), x_test.to(device)
     result = TrainResult()
     start = time.perf_counter()
     if not model.is_trainable:  # PCA: closed form
-        model.fit(x_train)
+        model.fit(to_float(x_train.to(device)))
         result.seconds = time.perf_counter() - start
         return result
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
-    steps_per_epoch = math.ceil(len(x_train) / config.batch_size)
-    total = config.epochs * steps_per_epoch
+    x_train, x_val = x_train.to(device), x_val.to(device)
+    total = result.steps = resolve_steps(config, len(x_train))
+    every = math.ceil(total / EVALUATIONS)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
-    gen = torch.Generator(device="cpu").manual_seed(config.seed)
+    batches = _batches(len(x_train), config.batch_size, torch.Generator().manual_seed(config.seed))
     best, best_state, since_best = math.inf, None, 0
-    for epoch in range(1, config.epochs + 1):
+    running, seen = 0.0, 0
+    model.train()
+    for step in range(1, total + 1):
+        xb = to_float(x_train[next(batches).to(device)])
+        loss = model.loss(xb)["loss"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        running += float(loss.detach()) * len(xb)
+        seen += len(xb)
+        if step % every and step != total:
+            continue
+        terms = evaluate_loss(model, x_val)
         model.train()
-        order = torch.randperm(len(x_train), generator=gen).to(device)
-        running = 0.0
-        for i in range(0, len(x_train), config.batch_size):
-            xb = x_train[order[i : i + config.batch_size]]
-            loss = model.loss(xb)["loss"]
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            running += float(loss.detach()) * len(xb)
-        terms = evaluate_loss(model, x_test)
-        log = EpochLog(epoch, config.epochs, running / len(x_train), terms["loss"], terms, time.perf_counter() - start)
+        log = TrainLog(step, total, step * config.batch_size / len(x_train), running / seen, terms["loss"], terms,
+                       time.perf_counter() - start)
+        running, seen = 0.0, 0
         result.history.append(log)
         if terms["loss"] < best:
-            best, since_best, result.best_epoch = terms["loss"], 0, epoch
+            best, since_best, result.best_step = terms["loss"], 0, step
             best_state = copy.deepcopy(model.state_dict())
         else:
             since_best += 1

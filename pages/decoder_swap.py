@@ -77,7 +77,7 @@ with st.expander("Retrain (small run, a few minutes on a CPU)"):
             stages = ["shared encoder", "separate autoencoders"]
 
             def progress(stage, epoch, total):
-                bar.progress((stages.index(stage) * total + epoch) / (2 * total), text=f"{stage}: epoch {epoch}/{total}")
+                bar.progress((stages.index(stage) * total + epoch) / (2 * total), text=f"{stage}: step {epoch}/{total}")
 
             out = save_swap(train_swap(config, progress))
             st.success(f"Saved to {out}")

@@ -84,7 +84,7 @@ with st.expander("Retrain the three models (small run, several minutes on a CPU)
 
             def progress(stage, epoch, total):
                 done = METHODS.index(stage) * total + epoch
-                bar.progress(done / (len(METHODS) * total), text=f"{LABELS[stage]}: epoch {epoch}/{total}")
+                bar.progress(done / (len(METHODS) * total), text=f"{LABELS[stage]}: {epoch}/{total}")
 
             save_disentangle(train_disentangle(config, progress))
             st.rerun()

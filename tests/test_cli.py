@@ -1,6 +1,9 @@
 """The CLI end to end on digits, in seconds; bad input is one line and a non-zero exit."""
 
 import json
+import os
+import signal
+import time
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("ckpt")
     out = root / "digits" / "mlp-ae-d4"
-    assert main(["train", "--dataset", "digits", "--model", "mlp-ae", "--dim", "4", "--epochs", "30", "--out", str(out)]) == 0
+    assert main(["train", "--dataset", "digits", "--model", "mlp-ae", "--dim", "4", "--steps", "600", "--out", str(out)]) == 0
     return root, out
 
 
@@ -34,7 +37,33 @@ def test_evaluate_json_has_both_sides(trained, capsys):
     for key in ("recon_sse", "pca_recon_sse", "knn_acc", "pca_knn_acc", "trustworthiness"):
         assert isinstance(result[key], float)
     assert result["recon_sse"] < result["pca_recon_sse"]  # the trained MLP beats PCA at d = 4
+    assert result["beats_pca"] is True
     assert result["knn_acc"] > 0.6
+
+
+def test_config_records_the_three_splits_and_the_budget(trained):
+    _, out = trained
+    config = json.loads((out / "config.json").read_text())
+    split = config["split"]
+    assert (split["n_train"], split["n_validation"], split["n_test"]) == (1293, 144, 360)  # 1,437 training digits cut 9:1
+    assert config["train"]["steps"] == 600 and config["train"]["history"][-1]["step"] == 600
+    assert config["model"]["loss"] in ("bernoulli", "gaussian") and config["beats_pca"] is True
+    assert config["pca_checkpoint"] == "pca-d4"
+
+
+def test_default_budget_and_loss_are_stated(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "explorer", "train", "--dataset", "digits", "--model", "linear-ae",
+                           "--dim", "2", "--lr", "1e-9", "--out", str(tmp_path / "digits" / "linear-ae-d2")],
+                          capture_output=True, text=True, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr
+    assert "3,000 steps of batch 64" in proc.stderr and "(the default for this data size)" in proc.stderr
+    assert "likelihood" in proc.stderr and "validation images" in proc.stderr
+    # an untrained model (lr 1e-9) is far worse than PCA: said in one plain line, and in evaluate --json
+    warnings = [line for line in proc.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "worse than PCA" in warnings[0]
+    ev = subprocess.run([sys.executable, "-m", "explorer", "evaluate", str(tmp_path / "digits" / "linear-ae-d2"), "--json"],
+                        capture_output=True, text=True, cwd=ROOT)
+    assert json.loads(ev.stdout)["beats_pca"] is False
 
 
 def test_embed_csv_and_parquet(trained, tmp_path):
@@ -58,6 +87,7 @@ def test_list_json(trained, capsys):
     (["train", "--dataset", "nope"], "unknown dataset"),
     (["train", "--dataset", "folder:/does/not/exist"], "no such file"),
     (["train", "--dataset", "digits", "--dim", "0"], "must be positive"),
+    (["train", "--dataset", "digits", "--steps", "0"], "must be positive"),
     (["evaluate", "/does/not/exist"], "not a checkpoint"),
     (["embed", "/does/not/exist", "--out", "x.csv"], "not a checkpoint"),
 ])
@@ -72,3 +102,21 @@ def test_embed_to_a_bad_suffix(trained, capsys):
     _, out = trained
     assert main(["embed", str(out), "--out", "codes.txt"]) == 2
     assert "must end in .csv or .parquet" in capsys.readouterr().err
+
+
+def test_kill_9_during_training_leaves_no_checkpoint_and_a_rerun_succeeds(tmp_path):
+    out = tmp_path / "digits" / "mlp-ae-d2"
+    cmd = [sys.executable, "-m", "explorer", "train", "--dataset", "digits", "--model", "mlp-ae", "--dim", "2",
+           "--steps", "100000", "--out", str(out)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:  # the budget line comes just before the first step
+        if "steps of batch" in line:
+            break
+    time.sleep(2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    leftovers = [p.name for p in (tmp_path / "digits").iterdir()] if (tmp_path / "digits").exists() else []
+    assert not out.exists() and not [n for n in leftovers if not n.startswith(".")], leftovers
+    rerun = subprocess.run(cmd[:-4] + ["--steps", "50", "--out", str(out)], capture_output=True, text=True, cwd=ROOT)
+    assert rerun.returncode == 0, rerun.stderr
+    assert (out / "model.safetensors").is_file() and (out / "config.json").is_file()

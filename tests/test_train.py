@@ -1,18 +1,34 @@
-"""The trainer: reproducible, callbacks, held-out loss every epoch, early stopping, cancellation."""
+"""The trainer: a step budget (default from the data size), reproducible, callbacks at every validation
+pass, model selection on validation, early stopping, cancellation."""
+
+import math
 
 import torch
 
 from explorer.models import ModelConfig, build_model
-from explorer.train import TrainConfig, fit
+from explorer.train import EVALUATIONS, MAX_STEPS, MIN_STEPS, TrainConfig, default_steps, describe_budget, fit, resolve_steps
 
 
 def _train(digits, **kw):
     torch.manual_seed(123)  # the trainer must not depend on the global seed
     model = build_model(ModelConfig("mlp-ae", digits.image_shape, 4, hidden=(32,)))
+    fit_idx, val_idx = digits.validation_split()
     logs = []
-    result = fit(model, digits.x_train, digits.x_test, TrainConfig(**{"epochs": 5, "batch_size": 128, **kw}),
-                 callbacks=[logs.append])
+    result = fit(model, digits.images[fit_idx], digits.images[val_idx],
+                 TrainConfig(**{"steps": 60, "batch_size": 128, **kw}), callbacks=[logs.append])
     return model, result, logs
+
+
+def test_default_budget_counts_steps_from_the_data_size():
+    # few images still get enough steps; many images get more, up to a cap
+    assert default_steps(1_000, 64) == MIN_STEPS
+    assert MIN_STEPS < default_steps(200_000, 64) <= MAX_STEPS
+    assert default_steps(1_000_000, 64) == MAX_STEPS
+    assert [default_steps(n, 64) for n in (1_000, 10_000, 100_000)] == sorted(default_steps(n, 64) for n in (1_000, 10_000, 100_000))
+    assert resolve_steps(TrainConfig(steps=500), 10_000) == 500
+    assert resolve_steps(TrainConfig(epochs=3, batch_size=100), 1_001) == 3 * 11
+    assert "default for this data size" in describe_budget(TrainConfig(), 1_000)
+    assert "3,000 steps" in describe_budget(TrainConfig(), 1_000)
 
 
 def test_reproducible_with_a_seed(digits):
@@ -22,24 +38,55 @@ def test_reproducible_with_a_seed(digits):
         assert torch.equal(v, w), k
 
 
-def test_callback_sees_every_epoch_and_loss_falls(digits):
-    _, result, logs = _train(digits, epochs=6)
-    assert [log.epoch for log in logs] == list(range(1, 7))
-    assert logs[-1].test_loss < logs[0].test_loss
+def test_callback_sees_every_validation_pass_and_loss_falls(digits):
+    _, result, logs = _train(digits, steps=90)
+    every = math.ceil(90 / EVALUATIONS)
+    assert [log.step for log in logs] == list(range(every, 91, every))
+    assert result.steps == 90 and all(log.steps == 90 for log in logs)
+    assert logs[-1].val_loss < logs[0].val_loss
+    assert logs[-1].epoch == 90 * 128 / len(digits.validation_split()[0])
     assert all("recon" in log.terms for log in logs)
     assert result.history == logs and result.seconds > 0
 
 
-def test_cancellation_stops_after_the_epoch(digits):
+def test_epochs_give_the_same_steps_as_counting_batches(digits):
+    _, result, _ = _train(digits, steps=None, epochs=2)
+    assert result.steps == 2 * math.ceil(len(digits.validation_split()[0]) / 128)
+
+
+def test_cancellation_stops_after_the_pass(digits):
     model = build_model(ModelConfig("mlp-ae", digits.image_shape, 4, hidden=(32,)))
     seen = []
-    result = fit(model, digits.x_train, digits.x_test, TrainConfig(epochs=50),
-                 callbacks=[lambda log: seen.append(log.epoch) or log.epoch == 3])
-    assert result.cancelled and seen == [1, 2, 3]
+    result = fit(model, digits.x_train, digits.x_test, TrainConfig(steps=300),
+                 callbacks=[lambda log: seen.append(log.step) or len(seen) == 3])
+    assert result.cancelled and seen == [10, 20, 30]
 
 
-def test_early_stopping_keeps_the_best_weights(digits):
-    # A learning rate far too high makes held-out loss stop improving quickly.
-    _, result, logs = _train(digits, epochs=40, lr=0.5, patience=2)
-    assert result.stopped_early and len(logs) < 40
-    assert result.best_epoch == min(range(1, len(logs) + 1), key=lambda e: logs[e - 1].test_loss)
+def test_early_stopping_keeps_the_best_weights_on_validation(digits):
+    # A learning rate far too high makes the validation loss stop improving quickly.
+    model, result, logs = _train(digits, steps=600, lr=0.5, patience=2)
+    assert result.stopped_early and len(logs) < EVALUATIONS
+    best = min(logs, key=lambda log: log.val_loss)
+    assert result.best_step == best.step
+    from explorer.train import evaluate_loss
+    val = digits.images[digits.validation_split()[1]]
+    assert abs(evaluate_loss(model, val)["loss"] - best.val_loss) < 1e-3 * abs(best.val_loss)
+
+
+def test_validation_is_carved_from_the_training_split(digits):
+    fit_idx, val_idx = digits.validation_split()
+    assert set(fit_idx) | set(val_idx) == set(digits.train_idx)
+    assert not set(fit_idx) & set(val_idx) and not set(val_idx) & set(digits.test_idx)
+    assert len(val_idx) == round(0.1 * len(digits.train_idx))
+    assert set(digits.labels[val_idx]) == set(digits.labels)  # stratified
+
+
+def test_uint8_images_train_like_floats(digits):
+    fit_idx, val_idx = digits.validation_split()
+    as_uint8 = (digits.images * 255).round().to(torch.uint8)
+    runs = []
+    for images in (as_uint8, as_uint8.float() / 255):
+        torch.manual_seed(0)
+        model = build_model(ModelConfig("mlp-ae", digits.image_shape, 4, hidden=(32,)))
+        runs.append(fit(model, images[fit_idx], images[val_idx], TrainConfig(steps=30)).history[-1].val_loss)
+    assert abs(runs[0] - runs[1]) < 1e-4 * abs(runs[1])

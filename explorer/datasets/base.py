@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import math
+
 import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
@@ -11,6 +13,7 @@ from sklearn.model_selection import train_test_split
 from explorer.errors import ExplorerError
 
 SPLIT_SEED = 0
+VALIDATION_FRACTION, VALIDATION_MAX = 0.1, 10_000  # carved from the training split for model selection
 
 
 @dataclass
@@ -38,6 +41,14 @@ class Dataset:
     def x_test(self) -> torch.Tensor:
         return self.images[self.test_idx]
 
+    def validation_split(self) -> tuple[np.ndarray, np.ndarray]:
+        """(fit_idx, val_idx): the training split cut in two (stratified, seed 0) so that model selection
+        never looks at the held-out split; models are fitted on fit_idx and chosen on val_idx."""
+        n_val = int(min(max(round(VALIDATION_FRACTION * len(self.train_idx)), 1), VALIDATION_MAX))
+        labels = None if self.labels is None else self.labels[self.train_idx]
+        fit, val = split_indices(len(self.train_idx), labels, test_size=n_val)
+        return self.train_idx[fit], self.train_idx[val]
+
     @property
     def y_train(self) -> np.ndarray | None:
         return None if self.labels is None else self.labels[self.train_idx]
@@ -47,11 +58,17 @@ class Dataset:
         return None if self.labels is None else self.labels[self.test_idx]
 
 
-def split_indices(n: int, labels: np.ndarray | None, test_fraction: float = 0.2):
-    """Deterministic train / held-out split, stratified by label when labels exist."""
+def split_indices(n: int, labels: np.ndarray | None, test_size: float | int = 0.2):
+    """Deterministic split of range(n) in two, stratified by label when every class can be split."""
+    if n < 2:
+        raise ExplorerError(f"{n} image(s) cannot be split into training and held-out images; add more images")
     idx = np.arange(n)
-    stratify = labels if labels is not None and np.bincount(labels).min() >= 2 else None
-    train, test = train_test_split(idx, test_size=test_fraction, random_state=SPLIT_SEED, stratify=stratify)
+    n_test = test_size if isinstance(test_size, int) else math.ceil(test_size * n)  # as scikit-learn counts
+    n_classes = 0 if labels is None else len(np.unique(labels))
+    can_stratify = labels is not None and np.unique(labels, return_counts=True)[1].min() >= 2 \
+        and n_classes <= min(n_test, n - n_test)
+    stratify = labels if can_stratify else None
+    train, test = train_test_split(idx, test_size=test_size, random_state=SPLIT_SEED, stratify=stratify)
     return np.sort(train), np.sort(test)
 
 

@@ -63,13 +63,15 @@ def train_models(dataset: Dataset, dim: int = 16, noise: str = "gaussian", level
     if noise not in NOISE_KINDS:
         raise ExplorerError(f"unknown noise {noise!r}; choose one of {', '.join(NOISE_KINDS)}")
     shape = dataset.image_shape
+    fit_idx, val_idx = dataset.validation_split()
+    x_fit, x_val = dataset.images[fit_idx], dataset.images[val_idx]
     models: dict[str, Autoencoder] = {}
     for method, family, opts in (("denoising AE", "denoising-ae", {"noise": noise, "noise_level": level}),
                                  ("plain AE", "mlp-ae", {})):
         model = build_model(ModelConfig(family, shape, dim, hidden=hidden, backbone="mlp", **opts))
-        fit(model, dataset.x_train, dataset.x_test, train_config)
+        fit(model, x_fit, x_val, train_config)  # chosen on validation: the held-out digits are only scored
         models[method] = model.cpu().eval()
-    models["PCA"] = build_model(ModelConfig("pca", shape, dim)).fit(dataset.x_train)
+    models["PCA"] = build_model(ModelConfig("pca", shape, dim)).fit(x_fit)
     return models
 
 

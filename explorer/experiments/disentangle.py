@@ -41,7 +41,7 @@ from explorer.datasets.sprites import (
 from explorer.errors import ExplorerError
 from explorer.evaluate import decode_all, encode_all
 from explorer.models import ModelConfig, build_model
-from explorer.models.base import bce_logits
+from explorer.models.likelihood import bernoulli_nll
 from explorer.models.vae import VAE, gaussian_kl
 from explorer.train import TrainConfig, fit
 
@@ -130,7 +130,7 @@ def dcign_loss(model: VAE, x: torch.Tensor, free: torch.Tensor, weight: float) -
     """VAE loss on a one-factor batch with the clamp between encoder and decoder."""
     mu, logvar = model.posterior(x)
     z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()  # (B, d)
-    recon = bce_logits(model.decoder(ClampToMean.apply(z, free, weight)), x)
+    recon = bernoulli_nll(model.decoder(ClampToMean.apply(z, free, weight)), x)
     kl = gaussian_kl(mu, logvar).mean()
     with torch.no_grad():
         invariance = clamp_penalty(z, free, weight)  # reported only: its gradient comes from the clamp
@@ -197,8 +197,8 @@ def train_vae(config: DisentangleConfig, images: torch.Tensor, beta: float, stag
     torch.manual_seed(config.seed)
     model = _vae(config, beta)
     flat = images.flatten(0, 1)  # (n_batches * B, 1, H, W)
-    held_out = flat[:: max(len(flat) // 500, 1)]  # fit wants a held-out set; it only picks the best epoch
-    cbs = [lambda log: progress(stage, log.epoch, log.epochs)] if progress else []
+    held_out = flat[:: max(len(flat) // 500, 1)]  # fit wants a held-out set; it only picks the best weights
+    cbs = [lambda log: progress(stage, log.step, log.steps)] if progress else []
     train = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, seed=config.seed, device="cpu")
     if fit(model, flat, held_out, train, cbs).cancelled:
         raise ExplorerError("training cancelled")

@@ -32,7 +32,8 @@ from explorer.checkpoints import checkpoint_root, cpu_state, versions
 from explorer.datasets.sprites import SHAPES, render, sample_factors
 from explorer.errors import ExplorerError
 from explorer.models.backbones import make_pair
-from explorer.models.base import ModelConfig, bce_logits
+from explorer.models.base import ModelConfig
+from explorer.models.likelihood import bernoulli_nll
 from explorer.train import TrainConfig, fit
 
 MIN_ANISOTROPY = 0.03  # below this the second-moment axis is noise (squares, triangles, blobs)
@@ -99,8 +100,8 @@ class TwoDecoderAE(nn.Module):
     def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """x (B, 2, 1, H, W): column 0 an A image, column 1 an unrelated B image (unpaired domains)."""
         xa, xb = x[:, 0], x[:, 1]
-        recon_a = bce_logits(self.decoders[0](self.encode(xa, 0)), xa)
-        recon_b = bce_logits(self.decoders[1](self.encode(xb, 1)), xb)
+        recon_a = bernoulli_nll(self.decoders[0](self.encode(xa, 0)), xa)
+        recon_b = bernoulli_nll(self.decoders[1](self.encode(xb, 1)), xb)
         return {"loss": recon_a + recon_b, "recon_a": recon_a, "recon_b": recon_b}
 
     @torch.no_grad()
@@ -203,7 +204,7 @@ class SwapRun:
 
 def train_swap(config: SwapConfig | None = None, progress=None) -> SwapRun:
     """Train the shared-encoder model and the separate-AE baseline on the same images, then evaluate.
-    progress(stage, epoch, epochs) is called after each epoch; returning True cancels."""
+    progress(stage, done, total) is called after each validation pass; returning True cancels."""
     config = config or SwapConfig()
     x_train = training_pairs(config, config.n_train, config.seed)
     x_val = training_pairs(config, max(config.n_test // 2, 1), config.seed + 500)
@@ -212,7 +213,7 @@ def train_swap(config: SwapConfig | None = None, progress=None) -> SwapRun:
     for stage, shared in (("shared encoder", True), ("separate autoencoders", False)):
         torch.manual_seed(config.seed)
         model = TwoDecoderAE(config, shared=shared)
-        cbs = [lambda log, s=stage: progress(s, log.epoch, log.epochs)] if progress else []
+        cbs = [lambda log, s=stage: progress(s, log.step, log.steps)] if progress else []
         result = fit(model, x_train, x_val, train, cbs)
         if result.cancelled:
             raise ExplorerError("training cancelled")

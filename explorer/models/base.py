@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from explorer.errors import ExplorerError
+from explorer.models.likelihood import LOSSES, sse
 
 MODELS: dict[str, type["Autoencoder"]] = {}
 
@@ -38,6 +39,7 @@ class ModelConfig:
     noise: str = "gaussian"  # denoising-ae: gaussian, salt-pepper or masking
     noise_level: float = 0.3
     beta: float = 1.0  # vae: weight of the KL term
+    loss: str = "bernoulli"  # reconstruction likelihood of the deep families: bernoulli or gaussian
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -90,19 +92,11 @@ class Autoencoder(nn.Module):
         return {"loss": recon, "recon": recon}
 
 
-def sse(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Mean over the batch of each image's sum of squared errors."""
-    return (x_hat - x).pow(2).flatten(1).sum(1).mean()
-
-
-def bce_logits(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Mean over the batch of each image's summed binary cross-entropy (a Bernoulli likelihood)."""
-    return nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1).mean()
-
-
 def build_model(config: ModelConfig) -> Autoencoder:
     import explorer.models  # noqa: F401  (registers every family)
 
     if config.family not in MODELS:
         raise ExplorerError(f"unknown model {config.family!r}; choose one of {', '.join(MODELS)}")
+    if config.loss not in LOSSES:
+        raise ExplorerError(f"unknown loss {config.loss!r}; choose {' or '.join(LOSSES)}")
     return MODELS[config.family](config)

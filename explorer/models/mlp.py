@@ -1,13 +1,15 @@
 """Deep autoencoders: fully connected (mlp-ae) and convolutional (conv-ae), sigmoid outputs.
 
-They train on binary cross-entropy (pixels as Bernoulli means), which keeps gradients alive where
-a sigmoid saturates; they are measured, like every model, by squared error.
+They train on the likelihood in config.loss: binary cross-entropy on logits for near-binary images
+(it keeps gradients alive where a sigmoid saturates), squared error for natural ones. Every model is
+measured, whatever it trained on, by squared error.
 """
 
 import torch
 
 from explorer.models.backbones import make_pair
-from explorer.models.base import Autoencoder, bce_logits, register
+from explorer.models.base import Autoencoder, register
+from explorer.models.likelihood import bernoulli_nll, sse
 
 
 class DeepAE(Autoencoder):
@@ -26,7 +28,10 @@ class DeepAE(Autoencoder):
         return torch.sigmoid(self.decoder(z))
 
     def recon_loss(self, z, target):
-        return bce_logits(self.decoder(z), target)
+        logits = self.decoder(z)
+        if self.config.loss == "gaussian":
+            return sse(torch.sigmoid(logits), target)
+        return bernoulli_nll(logits, target)
 
     def loss(self, x):
         recon = self.recon_loss(self.encode(x), x)
