@@ -8,9 +8,10 @@ training split: the baseline sees every training image the model saw and more.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
+from explorer.augment import looks_alike_in_a_mirror
 from explorer.checkpoints import checkpoint_name, default_dir, load_checkpoint, save_checkpoint
 from explorer.datasets import Dataset, load_dataset
 from explorer.datasets.base import SPLIT_SEED
@@ -85,7 +86,8 @@ def train_checkpoint(spec: str, family: str, dim: int, train_config: TrainConfig
     """Train `family` at code size `dim` on dataset `spec` and save it with PCA beside it.
 
     model_options may hold "loss": "auto" (the default: chosen from the training pixels), "bernoulli"
-    or "gaussian". announce, if given, receives one line stating the budget and the loss before training.
+    or "gaussian". train_config.flip None (the default) turns mirror-image augmentation on for data that
+    look alike in a mirror (explorer.augment). announce, if given, receives one line stating the budget and the loss before training.
     Returns the checkpoint folder, its held-out metrics (with pca_* beside) and the training result.
     """
     train_config = train_config or TrainConfig()
@@ -96,9 +98,12 @@ def train_checkpoint(spec: str, family: str, dim: int, train_config: TrainConfig
     options = dict(model_options or {})
     options["loss"] = choose_loss(x_fit, options.get("loss", "auto"))
     model = build_model(ModelConfig(family, dataset.image_shape, dim, **options))
+    if train_config.flip is None and model.is_trainable:
+        train_config = replace(train_config, flip=looks_alike_in_a_mirror(x_fit, x_val))
     if announce and model.is_trainable:
         announce(f"training {family} d={dim} for {describe_budget(train_config, len(x_fit))}; "
-                 f"{options['loss']} likelihood; best weights chosen on {len(x_val):,} validation images")
+                 f"{options['loss']} likelihood; mirror-image augmentation {'on' if train_config.flip else 'off'}; "
+                 f"best weights chosen on {len(x_val):,} validation images")
     result = fit(model, x_fit, x_val, train_config, callbacks)
     model.cpu()
     model_metrics = evaluate_model(model, dataset)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from explorer.augment import random_flip
 from explorer.device import best_device
 from explorer.models.base import Autoencoder
 
@@ -31,7 +32,7 @@ class TrainConfig:
     epochs: int | None = None  # passes over the training images, if steps is not given
     batch_size: int = 64
     lr: float = 2e-3
-    weight_decay: float = 0.0  # AdamW's decoupled weight decay
+    flip: bool | None = None  # mirror images at random; None: off here, decided from the data by train_checkpoint
     seed: int = 0
     patience: int = 0  # stop after this many validation passes without improvement; 0 = never
     device: str | None = None  # None picks cuda, then mps, then cpu
@@ -130,14 +131,17 @@ def fit(model: Autoencoder, x_train: torch.Tensor, x_val: torch.Tensor, config: 
     x_train, x_val = x_train.to(device), x_val.to(device)
     total = result.steps = resolve_steps(config, len(x_train))
     every = math.ceil(total / EVALUATIONS)
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
-    batches = _batches(len(x_train), config.batch_size, torch.Generator().manual_seed(config.seed))
+    gen = torch.Generator().manual_seed(config.seed)
+    batches = _batches(len(x_train), config.batch_size, gen)
     best, best_state, since_best = math.inf, None, 0
     running, seen = 0.0, 0
     model.train()
     for step in range(1, total + 1):
         xb = to_float(x_train[next(batches).to(device)])
+        if config.flip:
+            xb = random_flip(xb, gen)
         loss = model.loss(xb)["loss"]
         opt.zero_grad(set_to_none=True)
         loss.backward()
