@@ -32,6 +32,8 @@ class TrainConfig:
     epochs: int | None = None  # passes over the training images, if steps is not given
     batch_size: int = 64
     lr: float = 2e-3
+    weight_decay: float = 0.0  # AdamW's decoupled weight decay
+    ema: float = 0.995  # the weights validated and kept are this exponential moving average (0 = the raw weights)
     flip: bool | None = None  # mirror images at random; None: off here, decided from the data by train_checkpoint
     seed: int = 0
     patience: int = 0  # stop after this many validation passes without improvement; 0 = never
@@ -106,6 +108,12 @@ def evaluate_loss(model: Autoencoder, x: torch.Tensor, batch_size: int = 1024) -
     return {k: v / len(x) for k, v in totals.items()}
 
 
+@torch.no_grad()
+def _ema_update(averaged: Autoencoder, model: Autoencoder, decay: float) -> None:
+    avg, new = list(averaged.parameters()), list(model.parameters())
+    torch._foreach_lerp_(avg, new, 1 - decay)
+
+
 def _batches(n: int, batch_size: int, gen: torch.Generator):
     """Endless index batches: a fresh permutation per epoch, the last short batch kept."""
     while True:
@@ -131,7 +139,8 @@ def fit(model: Autoencoder, x_train: torch.Tensor, x_val: torch.Tensor, config: 
     x_train, x_val = x_train.to(device), x_val.to(device)
     total = result.steps = resolve_steps(config, len(x_train))
     every = math.ceil(total / EVALUATIONS)
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    averaged = copy.deepcopy(model) if config.ema else model  # Polyak averaging: smoother, generalises better
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
     gen = torch.Generator().manual_seed(config.seed)
     batches = _batches(len(x_train), config.batch_size, gen)
@@ -147,11 +156,13 @@ def fit(model: Autoencoder, x_train: torch.Tensor, x_val: torch.Tensor, config: 
         loss.backward()
         opt.step()
         sched.step()
+        if config.ema:
+            _ema_update(averaged, model, min(config.ema, step / (step + 10)))  # short memory at first
         running += float(loss.detach()) * len(xb)
         seen += len(xb)
         if step % every and step != total:
             continue
-        terms = evaluate_loss(model, x_val)
+        terms = evaluate_loss(averaged, x_val)
         model.train()
         log = TrainLog(step, total, step * config.batch_size / len(x_train), running / seen, terms["loss"], terms,
                        time.perf_counter() - start)
@@ -159,7 +170,7 @@ def fit(model: Autoencoder, x_train: torch.Tensor, x_val: torch.Tensor, config: 
         result.history.append(log)
         if terms["loss"] < best:
             best, since_best, result.best_step = terms["loss"], 0, step
-            best_state = copy.deepcopy(model.state_dict())
+            best_state = copy.deepcopy(averaged.state_dict())
         else:
             since_best += 1
         if any(cb(log) for cb in callbacks):

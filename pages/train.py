@@ -112,8 +112,8 @@ with left:
         image_size = size_col.select_slider("Image size", IMAGE_SIZES, 28, key="train_image_size",
                                             help="Images are resized to size x size; .npz / .npy arrays are used as they are.")
         color = color_col.radio("Colour", ["gray", "rgb"], horizontal=True, key="train_color")
-    family = st.selectbox("Model family", FAMILIES, index=FAMILIES.index("mlp-ae"), key="train_family")
-    dim = st.number_input("Code size d", 1, 512, 2, key="train_dim")
+    family = st.selectbox("Model family", FAMILIES, index=FAMILIES.index("conv-ae"), key="train_family")  # as the CLI
+    dim = st.number_input("Code size d", 1, 512, 16, key="train_dim")
     name = st.text_input("Checkpoint name", key="train_name", placeholder=checkpoint_name(family, int(dim)),
                          help="Defaults to <family>-d<d>; a different name keeps an existing checkpoint.")
     overwrite = st.checkbox("Overwrite a checkpoint of the same name", key="train_overwrite")
