@@ -2,12 +2,15 @@
 
     .venv/bin/python benchmarks/speed.py [--max-seconds 600]
 
-Both train the default conv-ae at d = 16 on the same 4,000 mnist5k training digits and are scored
-on the same 1,000 held-out digits after every epoch.
+Both train the default conv-ae at d = 16 on mnist5k's training digits and are scored on the same
+1,000 held-out digits (the scoring time is not counted).
 - baseline (pytorch/examples, e.g. vae/main.py): torchvision's MNIST class reading IDX files written
-  from those digits, transforms.ToTensor, DataLoader(batch_size=128, shuffle=True), Adam(lr=1e-3).
-- project: explorer.train.fit: the data as one tensor batched by index, batch 64, Adam(lr=2e-3) with
-  a cosine schedule over 30 epochs (the shipped recipe).
+  from the 4,000 training digits, transforms.ToTensor, DataLoader(batch_size=128, shuffle=True),
+  Adam(lr=1e-3), scored after every epoch.
+- project: explorer.train.fit with every default, as `explorer train` runs it: 3,600 digits (the other
+  400 are its validation split), the data as one tensor batched by index, batch 64, Adam(lr=2e-3) with a
+  cosine schedule over the default budget (3,000 steps here), channels-last, averaged (EMA) weights;
+  scored at each of its 30 validation passes.
 Reported: training samples per second, and wall time (training only, not scoring) until the held-out
 error first comes within 10% of the shipped checkpoint's. Goal: the project at least 2x faster to that
 quality, and the whole 30-epoch run under 3 minutes on 2 CPU cores.
@@ -80,19 +83,20 @@ def project(dataset, target: float):
     torch.manual_seed(0)
     model = build_model(ModelConfig("conv-ae", dataset.image_shape, 16))
     state = {"scoring": 0.0, "reached": None, "best": float("inf")}
+    fit_idx, val_idx = dataset.validation_split()
 
     def score(log):
         start = time.perf_counter()
-        err = recon_sse(reconstruct(model, dataset.x_test), dataset.x_test)
-        model.train()
+        err = recon_sse(reconstruct(log.validated, dataset.x_test), dataset.x_test)  # the weights fit would keep
         state["best"] = min(state["best"], err)
         state["scoring"] += time.perf_counter() - start
         if state["reached"] is None and err <= target:
             state["reached"] = log.seconds - state["scoring"]
 
-    result = fit(model, dataset.x_train, dataset.x_test, TrainConfig(epochs=30, batch_size=64, lr=2e-3), [score])
+    config = TrainConfig()
+    result = fit(model, dataset.images[fit_idx], dataset.images[val_idx], config, [score])
     train_seconds = result.seconds - state["scoring"]
-    return len(dataset.x_train) * len(result.history) / train_seconds, state["reached"], state["best"], train_seconds
+    return result.steps * config.batch_size / train_seconds, state["reached"], state["best"], train_seconds
 
 
 def main() -> None:
@@ -112,7 +116,7 @@ def main() -> None:
     print(f"{'explorer.train.fit':<28}{p_rate:>10.0f}{fmt(p_time):>14}{p_best:>12.2f}")
     speedup = "n/a" if p_time is None else (f">= {args.max_seconds / p_time:.1f}x" if b_time is None else f"{b_time / p_time:.1f}x")
     print(f"time-to-quality speed-up: {speedup}; throughput ratio {p_rate / b_rate:.1f}x; "
-          f"full 30-epoch run {p_total:.0f} s (target < 180 s)")
+          f"full default run {p_total:.0f} s (target < 180 s)")
 
 
 if __name__ == "__main__":

@@ -75,6 +75,7 @@ class TrainLog:
     val_loss: float  # validation loss now
     terms: dict[str, float]  # validation named loss terms
     seconds: float  # since training began
+    validated: Autoencoder | None = field(default=None, repr=False)  # the weights just validated (averaged)
 
 
 @dataclass
@@ -108,6 +109,13 @@ def evaluate_loss(model: Autoencoder, x: torch.Tensor, batch_size: int = 1024) -
     return {k: v / len(x) for k, v in totals.items()}
 
 
+def _memory_format(model: Autoencoder) -> torch.memory_format:
+    """Channels-last for convolutional models: oneDNN's convolutions run 15-25 % faster in it on CPU
+    (benchmarks/throughput.py); fully connected models keep the default layout."""
+    has_conv = any(p.dim() == 4 for p in model.parameters())
+    return torch.channels_last if has_conv else torch.contiguous_format
+
+
 @torch.no_grad()
 def _ema_update(averaged: Autoencoder, model: Autoencoder, decay: float) -> None:
     avg, new = list(averaged.parameters()), list(model.parameters())
@@ -137,6 +145,8 @@ def fit(model: Autoencoder, x_train: torch.Tensor, x_val: torch.Tensor, config: 
         result.seconds = time.perf_counter() - start
         return result
     x_train, x_val = x_train.to(device), x_val.to(device)
+    layout = _memory_format(model)
+    model.to(memory_format=layout)
     total = result.steps = resolve_steps(config, len(x_train))
     every = math.ceil(total / EVALUATIONS)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -148,7 +158,7 @@ def fit(model: Autoencoder, x_train: torch.Tensor, x_val: torch.Tensor, config: 
     running, seen = 0.0, 0
     model.train()
     for step in range(1, total + 1):
-        xb = to_float(x_train[next(batches).to(device)])
+        xb = to_float(x_train[next(batches).to(device)]).contiguous(memory_format=layout)
         if config.flip:
             xb = random_flip(xb, gen)
         loss = model.loss(xb)["loss"]
@@ -165,7 +175,7 @@ def fit(model: Autoencoder, x_train: torch.Tensor, x_val: torch.Tensor, config: 
         terms = evaluate_loss(averaged, x_val)
         model.train()
         log = TrainLog(step, total, step * config.batch_size / len(x_train), running / seen, terms["loss"], terms,
-                       time.perf_counter() - start)
+                       time.perf_counter() - start, averaged)
         running, seen = 0.0, 0
         result.history.append(log)
         if terms["loss"] < best:
@@ -181,6 +191,6 @@ def fit(model: Autoencoder, x_train: torch.Tensor, x_val: torch.Tensor, config: 
             break
     if best_state is not None:
         model.load_state_dict(best_state)
-    model.eval()
+    model.to(memory_format=torch.contiguous_format).eval()
     result.seconds = time.perf_counter() - start
     return result

@@ -90,3 +90,26 @@ def test_uint8_images_train_like_floats(digits):
         model = build_model(ModelConfig("mlp-ae", digits.image_shape, 4, hidden=(32,)))
         runs.append(fit(model, images[fit_idx], images[val_idx], TrainConfig(steps=30)).history[-1].val_loss)
     assert abs(runs[0] - runs[1]) < 1e-4 * abs(runs[1])
+
+
+def test_the_validated_weights_are_the_moving_average(digits):
+    fit_idx, val_idx = digits.validation_split()
+    for ema in (0.0, 0.995):
+        model = build_model(ModelConfig("mlp-ae", digits.image_shape, 4, hidden=(32,)))
+        same = []
+
+        def check(log):
+            pairs = zip(log.validated.parameters(), model.parameters())
+            same.append(all(torch.equal(a, b) for a, b in pairs))
+
+        fit(model, digits.images[fit_idx], digits.images[val_idx], TrainConfig(steps=60, ema=ema), [check])
+        assert all(same) if ema == 0 else not any(same)
+
+
+def test_conv_models_train_channels_last_and_come_back_contiguous(digits):
+    model = build_model(ModelConfig("conv-ae", digits.image_shape, 4))
+    layouts = []
+    fit(model, digits.x_train, digits.x_test, TrainConfig(steps=20),
+        [lambda log: layouts.append(log.validated.encoder[0].weight.is_contiguous(memory_format=torch.channels_last))])
+    assert all(layouts)
+    assert all(p.is_contiguous() for p in model.parameters())
