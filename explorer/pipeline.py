@@ -21,14 +21,19 @@ from explorer.models.likelihood import choose_loss
 from explorer.train import TrainConfig, TrainResult, describe_budget, fit
 
 
-def dataset_meta(dataset: Dataset, spec: str, image_size=None, color="gray") -> dict:
-    fit_idx, val_idx = dataset.validation_split()
+def split_meta(dataset: Dataset, validated: bool = True) -> dict:
+    """The split a model saw: n_train images fitted on, n_validation chosen on (0 for PCA), n_test reported."""
+    n_val = len(dataset.validation_split()[1]) if validated else 0
+    return {"seed": SPLIT_SEED, "n_train": len(dataset.train_idx) - n_val, "n_validation": n_val,
+            "n_test": len(dataset.test_idx)}
+
+
+def dataset_meta(dataset: Dataset, spec: str, image_size=None, color="gray", validated: bool = True) -> dict:
     return {
         "dataset": spec,
         "dataset_options": {"image_size": image_size, "color": color},
         "image_shape": list(dataset.image_shape),
-        "split": {"seed": SPLIT_SEED, "n_train": len(fit_idx), "n_validation": len(val_idx),
-                  "n_test": len(dataset.test_idx)},
+        "split": split_meta(dataset, validated),
         "class_names": dataset.class_names,
     }
 
@@ -46,9 +51,7 @@ def ensure_pca(dataset: Dataset, path: Path, dim: int, meta_extra: dict | None =
         return pca, config["metrics"], path
     pca = fit_pca(dataset, dim)
     pca_metrics = evaluate_model(pca, dataset)
-    meta = dict(meta_extra or {})
-    if "split" in meta:  # PCA selects nothing, so it fits on the validation images too
-        meta["split"] = {**meta["split"], "n_train": len(dataset.train_idx), "n_validation": 0}
+    meta = {**(meta_extra or {}), "split": split_meta(dataset, validated=False)}
     save_checkpoint(pca, path, {**meta, "metrics": pca_metrics, "pca_metrics": pca_metrics,
                                 "train": {"seconds": 0.0}})
     return pca, pca_metrics, path
@@ -92,19 +95,20 @@ def train_checkpoint(spec: str, family: str, dim: int, train_config: TrainConfig
     """
     train_config = train_config or TrainConfig()
     dataset = dataset or load_dataset(spec, data_root=data_root, image_size=image_size, color=color)
-    meta = dataset_meta(dataset, spec, image_size, color)
     fit_idx, val_idx = dataset.validation_split()
     x_fit, x_val = dataset.images[fit_idx], dataset.images[val_idx]
     options = dict(model_options or {})
     options["loss"] = choose_loss(x_fit, options.get("loss", "auto"))
     model = build_model(ModelConfig(family, dataset.image_shape, dim, **options))
+    meta = dataset_meta(dataset, spec, image_size, color, validated=model.is_trainable)
     if train_config.flip is None and model.is_trainable:
         train_config = replace(train_config, flip=looks_alike_in_a_mirror(x_fit, x_val))
     if announce and model.is_trainable:
         announce(f"training {family} d={dim} for {describe_budget(train_config, len(x_fit))}; "
                  f"{options['loss']} likelihood; mirror-image augmentation {'on' if train_config.flip else 'off'}; "
                  f"best weights chosen on {len(x_val):,} validation images")
-    result = fit(model, x_fit, x_val, train_config, callbacks)
+    # PCA selects nothing, so like every PCA baseline it fits on the whole training split
+    result = fit(model, x_fit if model.is_trainable else dataset.x_train, x_val, train_config, callbacks)
     model.cpu()
     model_metrics = evaluate_model(model, dataset)
     path = Path(out) if out else default_dir(spec, family, dim, root)

@@ -29,14 +29,16 @@ MNIST_FAMILIES = {
     "linear-ae": dict(epochs=150, lr=1e-2),
     "mlp-ae": dict(),
     "conv-ae": dict(),
-    "sparse-ae": dict(options={"l1_weight": 1e-2}),
+    "sparse-ae": dict(options={"l1_weight": 1e-2}),  # still the old models: retrained, its ReLU codes died
     "denoising-ae": dict(options={"noise": "gaussian", "noise_level": 0.4}),
     "vae": dict(),
 }
 
 RECIPES = [Recipe("mnist5k", fam, d, **kw) for d in (2, 16) for fam, kw in MNIST_FAMILIES.items()] + [
-    Recipe("sprites", "conv-ae", 10),
-    Recipe("sprites", "vae", 10, options={"backbone": "conv"}),
+    # The sprites models are still the ones trained before the step budget (30 and 40 epochs of 8,000
+    # sprites, picked on held-out): the default budget gave 2.0 against 1.76 and 5.0 against 4.36.
+    Recipe("sprites", "conv-ae", 10, epochs=30),
+    Recipe("sprites", "vae", 10, epochs=40, options={"backbone": "conv"}),
     Recipe("digits", "mlp-ae", 2),
 ]
 

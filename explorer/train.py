@@ -1,11 +1,12 @@
-"""One model-agnostic training loop (Adam, cosine schedule, model selection on validation) with callbacks.
+"""One model-agnostic training loop (AdamW, cosine schedule, model selection on validation) with callbacks.
 
-The budget counts optimisation steps, not epochs, so that 1,000 images and 1,000,000 images both get
-a sensible amount of training: `default_steps` picks it from the data size unless steps or epochs are
-given. The data live as one tensor and are batched by index: no DataLoader, no per-sample work.
-The best weights are chosen on a validation split; the held-out split never reaches this module.
-The app's progress bar and the CLI's tqdm bar are two callbacks on this loop.
-"""
+The budget counts optimisation steps, not epochs, so that 1,000 images and 1,000,000 images both get a
+sensible amount of training: `default_steps` picks it from the data size unless steps or epochs are given.
+Regularised for the few-thousand-image case, where a deep autoencoder memorises its training set: weight
+decay (for the families that declare it), and the weights that are validated and kept are an exponential
+moving average of the trained ones (Polyak averaging). The best weights are chosen on a validation split;
+the held-out split never reaches this module. The data live as one tensor and are batched by index: no
+DataLoader, no per-sample work. The app's progress bar and the CLI's tqdm bar are two callbacks on this loop."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ class TrainConfig:
     epochs: int | None = None  # passes over the training images, if steps is not given
     batch_size: int = 64
     lr: float = 2e-3
-    weight_decay: float = 0.0  # AdamW's decoupled weight decay
+    weight_decay: float = 0.1  # AdamW's decoupled weight decay, for families that declare decays = True
     ema: float = 0.995  # the weights validated and kept are this exponential moving average (0 = the raw weights)
     flip: bool | None = None  # mirror images at random; None: off here, decided from the data by train_checkpoint
     seed: int = 0
@@ -149,7 +150,7 @@ def fit(model: Autoencoder, x_train: torch.Tensor, x_val: torch.Tensor, config: 
     model.to(memory_format=layout)
     total = result.steps = resolve_steps(config, len(x_train))
     every = math.ceil(total / EVALUATIONS)
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay if model.decays else 0.0)
     averaged = copy.deepcopy(model) if config.ema else model  # Polyak averaging: smoother, generalises better
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
     gen = torch.Generator().manual_seed(config.seed)

@@ -49,6 +49,8 @@ def test_config_records_the_three_splits_and_the_budget(trained):
     assert config["train"]["steps"] == 600 and config["train"]["history"][-1]["step"] == 600
     assert config["model"]["loss"] in ("bernoulli", "gaussian") and config["beats_pca"] is True
     assert config["pca_checkpoint"] == "pca-d4"
+    pca_split = json.loads((out.parent / "pca-d4" / "config.json").read_text())["split"]
+    assert (pca_split["n_train"], pca_split["n_validation"]) == (1437, 0)  # PCA chooses nothing: all training digits
 
 
 def test_default_budget_and_loss_are_stated(tmp_path):

@@ -30,3 +30,20 @@ def test_trustworthiness_is_one_for_an_isometry_and_lower_for_noise():
 
 def test_code_sparsity():
     assert metrics.code_sparsity(np.array([[0.0, 1.0], [0.0, 0.0]])) == 0.75
+
+
+def test_tiny_held_out_sets_still_measure():
+    # scikit-learn needs k < n / 2 for trustworthiness; five held-out images must not crash an evaluation
+    rng = np.random.default_rng(0)
+    x = rng.random((5, 16))
+    assert 0 <= metrics.trustworthiness(x, x[:, :2]) <= 1
+    assert np.isnan(metrics.trustworthiness(x[:2], x[:2, :2]))
+    assert metrics.knn_accuracy(x[:3], [0, 1, 1], x, [0, 1, 1, 0, 1]) >= 0
+
+
+def test_the_verdict_on_pca_is_one_plain_line():
+    from explorer.pipeline import beats_pca, pca_verdict
+
+    assert beats_pca({"recon_sse": 1.0, "pca_recon_sse": 2.0}) and pca_verdict({"recon_sse": 1.0, "pca_recon_sse": 2.0}) is None
+    line = pca_verdict({"recon_sse": 3.0, "pca_recon_sse": 2.0})
+    assert "1.50x PCA's" in line and "\n" not in line and "steps" in line

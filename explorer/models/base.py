@@ -68,6 +68,7 @@ class Autoencoder(nn.Module):
 
     family = "base"
     is_trainable = True  # PCA is fitted in closed form instead
+    decays = False  # weight decay: only for the plain deep autoencoders (see explorer.models.mlp)
 
     def __init__(self, config: ModelConfig):
         super().__init__()
