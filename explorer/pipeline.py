@@ -112,7 +112,10 @@ def train_checkpoint(spec: str, family: str, dim: int, train_config: TrainConfig
     model.cpu()
     model_metrics = evaluate_model(model, dataset)
     path = Path(out) if out else default_dir(spec, family, dim, root)
-    _, pca_metrics, pca_path = ensure_pca(dataset, path.parent / checkpoint_name("pca", dim), dim, meta)  # beside the model
+    if model.is_trainable:
+        _, pca_metrics, pca_path = ensure_pca(dataset, path.parent / checkpoint_name("pca", dim), dim, meta)  # beside it
+    else:  # PCA is its own baseline
+        pca_metrics, pca_path = model_metrics, path
     all_metrics = with_pca_beside(model_metrics, pca_metrics)
     train_meta = {"config": asdict(train_config), "steps": result.steps, "seconds": result.seconds,
                   "best_step": result.best_step, "cancelled": result.cancelled,

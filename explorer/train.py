@@ -150,7 +150,8 @@ def fit(model: Autoencoder, x_train: torch.Tensor, x_val: torch.Tensor, config: 
     model.to(memory_format=layout)
     total = result.steps = resolve_steps(config, len(x_train))
     every = math.ceil(total / EVALUATIONS)
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay if model.decays else 0.0)
+    decay = config.weight_decay if getattr(model, "decays", False) else 0.0
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=decay)
     averaged = copy.deepcopy(model) if config.ema else model  # Polyak averaging: smoother, generalises better
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
     gen = torch.Generator().manual_seed(config.seed)
@@ -159,7 +160,9 @@ def fit(model: Autoencoder, x_train: torch.Tensor, x_val: torch.Tensor, config: 
     running, seen = 0.0, 0
     model.train()
     for step in range(1, total + 1):
-        xb = to_float(x_train[next(batches).to(device)]).contiguous(memory_format=layout)
+        xb = to_float(x_train[next(batches).to(device)])
+        if xb.dim() == 4:  # image batches (some experiments train on pairs)
+            xb = xb.contiguous(memory_format=layout)
         if config.flip:
             xb = random_flip(xb, gen)
         loss = model.loss(xb)["loss"]
