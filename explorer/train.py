@@ -111,8 +111,8 @@ def evaluate_loss(model: Autoencoder, x: torch.Tensor, batch_size: int = 1024) -
 
 
 def _memory_format(model: Autoencoder) -> torch.memory_format:
-    """Channels-last for convolutional models: oneDNN's convolutions run 15-25 % faster in it on CPU
-    (benchmarks/throughput.py); fully connected models keep the default layout."""
+    """Channels-last for convolutional models: on one CPU thread oneDNN's convolutions ran 15-23 % faster
+    in it, on two about as fast (benchmarks/throughput.py); fully connected models keep the default layout."""
     has_conv = any(p.dim() == 4 for p in model.parameters())
     return torch.channels_last if has_conv else torch.contiguous_format
 
