@@ -19,7 +19,6 @@ FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "/Library/Fonts", "C:
 PHOTOS = ("astronaut", "chelsea", "coffee", "hubble_deep_field", "immunohistochemistry", "retina", "rocket",
           "stereo_motorcycle")
 SHAPES = ("circle", "square", "triangle", "diamond", "cross", "ring", "star", "bar", "pentagon", "arrow")
-KINDS = ("glyphs", "shapes", "photos")
 
 
 def font_files() -> list[Path]:
