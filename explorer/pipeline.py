@@ -90,8 +90,8 @@ def train_checkpoint(spec: str, family: str, dim: int, train_config: TrainConfig
 
     model_options may hold "loss": "auto" (the default: chosen from the training pixels), "bernoulli"
     or "gaussian". train_config.flip None (the default) turns mirror-image augmentation on for data that
-    look alike in a mirror (explorer.augment). announce, if given, receives one line stating the budget and the loss before training.
-    Returns the checkpoint folder, its held-out metrics (with pca_* beside) and the training result.
+    look alike in a mirror (explorer.augment). announce, if given, receives one line stating the budget,
+    the loss and the augmentation before training. Returns the checkpoint folder, its held-out metrics (with pca_* beside) and the training result.
     """
     train_config = train_config or TrainConfig()
     dataset = dataset or load_dataset(spec, data_root=data_root, image_size=image_size, color=color)
