@@ -181,7 +181,6 @@ def cmd_list(args) -> int:
     from explorer.checkpoints import list_checkpoints, read_config
     from explorer.datasets import DATASETS
     from explorer.models import MODELS
-    from explorer.models.likelihood import LOSSES
 
     ckpts = []
     for path in list_checkpoints(args.root):

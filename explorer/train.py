@@ -20,6 +20,7 @@ import torch
 
 from explorer.augment import random_flip
 from explorer.device import best_device
+from explorer.evaluate import model_device
 from explorer.models.base import Autoencoder
 
 MIN_STEPS, MAX_STEPS = 3000, 20000  # the default budget's bounds (see default_steps)
@@ -101,7 +102,7 @@ def to_float(x: torch.Tensor) -> torch.Tensor:
 def evaluate_loss(model: Autoencoder, x: torch.Tensor, batch_size: int = 1024) -> dict[str, float]:
     """Named loss terms, averaged over the whole set (weighted by batch size)."""
     model.eval()
-    device = next(iter(model.state_dict().values())).device
+    device = model_device(model)
     totals: dict[str, float] = {}
     for i in range(0, len(x), batch_size):
         xb = to_float(x[i : i + batch_size].to(device))

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -64,9 +63,8 @@ def split_indices(n: int, labels: np.ndarray | None, test_size: float | int = 0.
         raise ExplorerError(f"{n} image(s) cannot be split into training and held-out images; add more images")
     idx = np.arange(n)
     n_test = test_size if isinstance(test_size, int) else math.ceil(test_size * n)  # as scikit-learn counts
-    n_classes = 0 if labels is None else len(np.unique(labels))
-    can_stratify = labels is not None and np.unique(labels, return_counts=True)[1].min() >= 2 \
-        and n_classes <= min(n_test, n - n_test)
+    counts = np.unique(labels, return_counts=True)[1] if labels is not None else None
+    can_stratify = counts is not None and counts.min() >= 2 and len(counts) <= min(n_test, n - n_test)
     stratify = labels if can_stratify else None
     train, test = train_test_split(idx, test_size=test_size, random_state=SPLIT_SEED, stratify=stratify)
     return np.sort(train), np.sort(test)

@@ -71,7 +71,7 @@ def train_models(dataset: Dataset, dim: int = 16, noise: str = "gaussian", level
         model = build_model(ModelConfig(family, shape, dim, hidden=hidden, backbone="mlp", **opts))
         fit(model, x_fit, x_val, train_config)  # chosen on validation: the held-out digits are only scored
         models[method] = model.cpu().eval()
-    models["PCA"] = build_model(ModelConfig("pca", shape, dim)).fit(x_fit)
+    models["PCA"] = build_model(ModelConfig("pca", shape, dim)).fit(dataset.x_train)  # PCA chooses nothing
     return models
 
 
