@@ -56,7 +56,7 @@ def main() -> None:
     codes = encode_all(model, ds.images).numpy()  # (5000, 16)
     spaces = {"conv-ae-d16 codes of mnist5k (d = 16)": codes}
     if args.pixels:
-        spaces["raw pixels of mnist5k (784 values)"] = ds.images.flatten(1).numpy()
+        spaces["raw pixels of mnist5k (784 values)"] = ds.images[:].flatten(1).numpy()
 
     start = time.perf_counter()
     NeighborIndex(args.metric, "approximate").fit(codes[:500]).query(codes[:1], 1)

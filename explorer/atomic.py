@@ -20,11 +20,15 @@ def _alive(pid: int) -> bool:
 
 
 def remove_orphans(target: Path) -> None:
-    """Delete the temporary folders of earlier writes of target whose process died (e.g. kill -9)."""
+    """Delete the temporary files or folders of earlier writes of target whose process died (e.g. kill -9)."""
     for tmp in target.parent.glob(f".{target.name}.tmp-*"):
         pid = tmp.name.rsplit(".tmp-", 1)[1].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
 
 
 def atomic_write_dir(target: Path, write) -> None:

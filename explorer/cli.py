@@ -52,9 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--data-root")
 
-    p = sub.add_parser("embed", help="write the codes of every image, with labels, to .csv or .parquet")
+    p = sub.add_parser("embed", help="the codes of every image: stored beside the checkpoint (computed once, "
+                                     "in parallel under torchrun) and optionally written, with labels, to .csv or .parquet")
     p.add_argument("checkpoint")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", help="also write a table of the codes (.csv or .parquet)")
     p.add_argument("--data-root")
 
     p = sub.add_parser("list", help="datasets, models and checkpoints")
@@ -99,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_train(args) -> int:
     from tqdm import tqdm
 
+    from explorer import distributed
     from explorer.pipeline import pca_verdict, train_checkpoint
     from explorer.train import TrainConfig
 
@@ -109,6 +111,7 @@ def cmd_train(args) -> int:
                if v is not None}
     config = TrainConfig(steps=args.steps, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                          patience=args.patience, device=args.device)
+    distributed.init(args.device)  # under torchrun: join the process group (gloo on CPU, nccl on CUDA)
     bars = []  # made at the first validation pass, so bad data fails before a bar is drawn
 
     def progress(log):
@@ -117,12 +120,15 @@ def cmd_train(args) -> int:
         bars[0].update(log.step - bars[0].n)
         bars[0].set_postfix(train=f"{log.train_loss:.2f}", validation=f"{log.val_loss:.2f}")
 
+    dataset = _load_data(args.dataset, args.data_root, image_size=args.image_size, color=args.color)
     path, metrics, _ = train_checkpoint(args.dataset, args.model, args.dim, config, options, out=args.out,
-                                        callbacks=[progress], data_root=args.data_root,
-                                        image_size=args.image_size, color=args.color,
+                                        callbacks=[progress], image_size=args.image_size, color=args.color,
+                                        dataset=dataset,
                                         announce=lambda line: print(line, file=sys.stderr))
     for bar in bars:
         bar.close()
+    if metrics is None:  # a rank other than 0 under torchrun: rank 0 reports and writes
+        return 0
     print(f"saved {path}")
     print(f"held-out error {metrics['recon_sse']:.2f} (PCA at d={args.dim}: {metrics['pca_recon_sse']:.2f})")
     verdict = pca_verdict(metrics)
@@ -131,13 +137,37 @@ def cmd_train(args) -> int:
     return 0
 
 
-def _load_for_checkpoint(path, data_root=None):
-    from explorer.checkpoints import load_checkpoint, read_config
+def _load_data(spec, data_root=None, **options):
+    """The dataset, with a progress bar while a folder of images is decoded into its cache (once)."""
+    from tqdm import tqdm
+
+    from explorer import distributed
     from explorer.datasets import load_dataset
 
+    bar = None
+
+    def progress(done, total):
+        nonlocal bar
+        bar = bar or tqdm(total=total, desc="decoding images (once, into a cache)", unit="image",
+                          disable=not distributed.is_main())
+        bar.update(done - bar.n)
+
+    if not distributed.is_main():  # under torchrun rank 0 decodes a folder into the cache, the others then read it
+        distributed.barrier()
+    try:
+        return load_dataset(spec, data_root=data_root, progress=progress, **options)
+    finally:
+        if bar is not None:
+            bar.close()
+        if distributed.is_main():
+            distributed.barrier()
+
+
+def _load_for_checkpoint(path, data_root=None):
+    from explorer.checkpoints import load_checkpoint, read_config
+
     config = read_config(path)
-    options = config.get("dataset_options", {})
-    dataset = load_dataset(config["dataset"], data_root=data_root, **options)
+    dataset = _load_data(config["dataset"], data_root, **config.get("dataset_options", {}))
     model, config = load_checkpoint(path, dataset.image_shape)
     return model, config, dataset
 
@@ -167,13 +197,27 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_embed(args) -> int:
-    from explorer.evaluate import encode_all
+    import numpy as np
+    from tqdm import tqdm
+
+    from explorer import distributed
+    from explorer.codes import CODES, read_codes, store_codes
     from explorer.export import codes_frame, write_table
 
+    distributed.init()
     model, config, dataset = _load_for_checkpoint(args.checkpoint, args.data_root)
-    frame = codes_frame(encode_all(model, dataset.images).numpy(), dataset)
-    out = write_table(frame, args.out)
-    print(f"wrote {len(frame)} codes of size {model.dim} to {out}")
+    codes = read_codes(args.checkpoint, model, dataset)
+    if codes is None:
+        with tqdm(total=len(distributed.shard(len(dataset))), desc="encoding", unit="image",
+                  disable=not distributed.is_main()) as bar:
+            codes = store_codes(args.checkpoint, model, dataset, lambda done, _: bar.update(done - bar.n))
+        if distributed.is_main():
+            print(f"stored {len(codes):,} codes of size {model.dim} in {args.checkpoint}/{CODES}")
+    elif distributed.is_main():
+        print(f"read {len(codes):,} stored codes of size {model.dim} from {args.checkpoint}/{CODES}")
+    if args.out and distributed.is_main():
+        frame = codes_frame(np.asarray(codes), dataset)
+        print(f"wrote {len(frame):,} codes to {write_table(frame, args.out)}")
     return 0
 
 
@@ -295,4 +339,8 @@ def main(argv=None) -> int:
             print(f"error: {exc}", file=sys.stderr)
         except (OSError, ValueError, KeyboardInterrupt) as exc:
             print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        finally:
+            from explorer import distributed
+
+            distributed.close()
     return 2

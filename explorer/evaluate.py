@@ -1,14 +1,19 @@
-"""Held-out metrics of a model, and the same metrics of PCA at the same code size beside it."""
+"""Held-out metrics of a model, and the same metrics of PCA at the same code size beside it.
+
+Everything runs in batches over the stored images, so a million-image set is scored in bounded memory."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from explorer import metrics
 from explorer.datasets import Dataset
+from explorer.datasets.images import Images, as_images
 from explorer.models.base import Autoencoder
 
 TRUST_MAX = 2000  # trustworthiness is O(n^2); measure on at most this many held-out images
+KNN_MAX = 10_000  # kNN accuracy is scored on at most this many held-out images (evenly spaced), against all training codes
 
 
 def model_device(model: Autoencoder) -> torch.device:
@@ -17,11 +22,12 @@ def model_device(model: Autoencoder) -> torch.device:
 
 
 @torch.no_grad()
-def encode_all(model: Autoencoder, x: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:
+def encode_all(model: Autoencoder, x: torch.Tensor | Images, batch_size: int = 2048) -> torch.Tensor:
     """Codes (N, d) on the CPU, computed in batches on the model's device."""
     model.eval()
     device = model_device(model)
-    return torch.cat([model.encode(x[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(x), batch_size)])
+    codes = [model.encode(xb).float().cpu() for xb in as_images(x).batches(batch_size, device)]
+    return torch.cat(codes) if codes else torch.zeros(0, model.dim)
 
 
 @torch.no_grad()
@@ -36,24 +42,38 @@ def reconstruct(model: Autoencoder, x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
+def reconstruction_errors(model: Autoencoder, x: torch.Tensor | Images, batch_size: int = 2048) -> np.ndarray:
+    """Each image's sum of squared errors (N,) after encoding and decoding it, in batches."""
+    model.eval()
+    device = model_device(model)
+    errors = [(model.decode(model.encode(xb)) - xb).pow(2).flatten(1).sum(1).double().cpu()
+              for xb in as_images(x).batches(batch_size, device)]
+    return torch.cat(errors).numpy() if errors else np.zeros(0)
+
+
+def _evenly_spaced(n: int, k: int) -> np.ndarray:
+    return np.linspace(0, n - 1, k).round().astype(np.int64) if n > k else np.arange(n)
+
+
+@torch.no_grad()
 def evaluate_model(model: Autoencoder, dataset: Dataset) -> dict[str, float]:
     """recon_sse, recon_mse, knn_acc, trustworthiness and the family's own measures on the held-out split."""
-    x_test = dataset.x_test
+    x_test = dataset.images.take(dataset.test_idx)
     z_test = encode_all(model, x_test)
-    x_hat = decode_all(model, z_test)
-    out = {"recon_sse": metrics.recon_sse(x_hat, x_test), "recon_mse": metrics.recon_mse(x_hat, x_test)}
+    sse = reconstruction_errors(model, x_test)
+    out = {"recon_sse": float(sse.mean()), "recon_mse": float(sse.sum() / (sse.size * np.prod(dataset.image_shape)))}
     if dataset.labels is not None:
-        z_train = encode_all(model, dataset.x_train)
-        out["knn_acc"] = metrics.knn_accuracy(z_train, dataset.y_train, z_test, dataset.y_test)
+        z_train = encode_all(model, dataset.images.take(dataset.train_idx))
+        scored = _evenly_spaced(len(z_test), KNN_MAX)
+        out["knn_acc"] = metrics.knn_accuracy(z_train, dataset.y_train, z_test[scored], dataset.y_test[scored])
     n = min(len(x_test), TRUST_MAX)
     out["trustworthiness"] = metrics.trustworthiness(x_test[:n].numpy(), z_test[:n].numpy())
     out["sparsity"] = metrics.code_sparsity(z_test.numpy())
     if model.family == "vae":
         from explorer.train import evaluate_loss
 
-        device = model_device(model)
         torch.manual_seed(0)
-        out["elbo"] = evaluate_loss(model, x_test.to(device))["elbo"]
+        out["elbo"] = evaluate_loss(model, x_test)["elbo"]
     if model.family == "pca":
         out["explained_variance"] = float(model.explained_variance_ratio_.sum())
     return out

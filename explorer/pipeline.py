@@ -2,7 +2,8 @@
 
 The training split is cut into a part the model is fitted on and a validation part that picks its best
 weights; the held-out split is only reported. PCA, which chooses nothing, is fitted on the whole
-training split: the baseline sees every training image the model saw and more.
+training split: the baseline sees every training image the model saw and more. Under torchrun every rank
+trains and rank 0 alone evaluates and writes; the codes of every image are stored beside each checkpoint.
 """
 
 from __future__ import annotations
@@ -11,8 +12,12 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import torch
+
+from explorer import distributed
 from explorer.augment import looks_alike_in_a_mirror
 from explorer.checkpoints import checkpoint_name, default_dir, load_checkpoint, save_checkpoint
+from explorer.codes import store_codes
 from explorer.datasets import Dataset, load_dataset
 from explorer.datasets.base import SPLIT_SEED
 from explorer.evaluate import evaluate_model, with_pca_beside
@@ -41,7 +46,7 @@ def dataset_meta(dataset: Dataset, spec: str, image_size=None, color="gray", val
 def fit_pca(dataset: Dataset, dim: int):
     """PCA at code size dim, fitted on the training split."""
     pca = build_model(ModelConfig("pca", dataset.image_shape, dim))
-    return pca.fit(dataset.x_train)
+    return pca.fit(dataset.images.take(dataset.train_idx))
 
 
 def ensure_pca(dataset: Dataset, path: Path, dim: int, meta_extra: dict | None = None):
@@ -54,6 +59,7 @@ def ensure_pca(dataset: Dataset, path: Path, dim: int, meta_extra: dict | None =
     meta = {**(meta_extra or {}), "split": split_meta(dataset, validated=False)}
     save_checkpoint(pca, path, {**meta, "metrics": pca_metrics, "pca_metrics": pca_metrics,
                                 "train": {"seconds": 0.0}})
+    store_codes(path, pca, dataset, together=False)
     return pca, pca_metrics, path
 
 
@@ -91,38 +97,45 @@ def train_checkpoint(spec: str, family: str, dim: int, train_config: TrainConfig
     model_options may hold "loss": "auto" (the default: chosen from the training pixels), "bernoulli"
     or "gaussian". train_config.flip None (the default) turns mirror-image augmentation on for data that
     look alike in a mirror (explorer.augment). announce, if given, receives one line stating the budget,
-    the loss and the augmentation before training. Returns the checkpoint folder, its held-out metrics (with pca_* beside) and the training result.
+    the loss and the augmentation before training. Returns the checkpoint folder, its held-out metrics
+    (with pca_* beside) and the training result. Under torchrun (explorer.distributed.init first) ranks other
+    than 0 return metrics None: rank 0 alone evaluates and writes.
     """
     train_config = train_config or TrainConfig()
     dataset = dataset or load_dataset(spec, data_root=data_root, image_size=image_size, color=color)
     fit_idx, val_idx = dataset.validation_split()
-    x_fit, x_val = dataset.images[fit_idx], dataset.images[val_idx]
+    x_fit, x_val = dataset.images.take(fit_idx), dataset.images.take(val_idx)
     options = dict(model_options or {})
     options["loss"] = choose_loss(x_fit, options.get("loss", "auto"))
+    torch.manual_seed(train_config.seed)  # the seed sets the initial weights too: a run is repeatable
     model = build_model(ModelConfig(family, dataset.image_shape, dim, **options))
     meta = dataset_meta(dataset, spec, image_size, color, validated=model.is_trainable)
     if train_config.flip is None and model.is_trainable:
         train_config = replace(train_config, flip=looks_alike_in_a_mirror(x_fit, x_val))
-    if announce and model.is_trainable:
+    if announce and model.is_trainable and distributed.is_main():
         announce(f"training {family} d={dim} for {describe_budget(train_config, len(x_fit))}; "
                  f"{options['loss']} likelihood; mirror-image augmentation {'on' if train_config.flip else 'off'}; "
                  f"best weights chosen on {len(x_val):,} validation images")
     # PCA selects nothing, so like every PCA baseline it fits on the whole training split
-    result = fit(model, x_fit if model.is_trainable else dataset.x_train, x_val, train_config, callbacks)
+    x_all_train = dataset.images.take(dataset.train_idx)
+    result = fit(model, x_fit if model.is_trainable else x_all_train, x_val, train_config, callbacks)
+    path = Path(out) if out else default_dir(spec, family, dim, root)
+    if not distributed.is_main():
+        return path, None, result
     model.cpu()
     model_metrics = evaluate_model(model, dataset)
-    path = Path(out) if out else default_dir(spec, family, dim, root)
     if model.is_trainable:
         _, pca_metrics, pca_path = ensure_pca(dataset, path.parent / checkpoint_name("pca", dim), dim, meta)  # beside it
     else:  # PCA is its own baseline
         pca_metrics, pca_path = model_metrics, path
     all_metrics = with_pca_beside(model_metrics, pca_metrics)
     train_meta = {"config": asdict(train_config), "steps": result.steps, "seconds": result.seconds,
-                  "best_step": result.best_step, "cancelled": result.cancelled,
+                  "best_step": result.best_step, "cancelled": result.cancelled, "distributed": distributed.describe(),
                   "history": [{"step": h.step, "epoch": h.epoch, "train_loss": h.train_loss, "val_loss": h.val_loss}
                               for h in result.history]}
     if not result.cancelled:
         save_checkpoint(model, path, {**meta, "metrics": model_metrics, "pca_metrics": pca_metrics,
                                       "beats_pca": beats_pca(all_metrics), "pca_checkpoint": pca_path.name,
                                       "train": train_meta})
+        store_codes(path, model, dataset, together=False)  # rank 0 alone: the others are done
     return path, all_metrics, result

@@ -236,15 +236,15 @@ def map_metrics(points, dataset, trust_max: int = 2000) -> dict[str, float]:
 def precompute(ckpt_dir: str | Path, dataset=None, methods=("pca", "umap")) -> dict[str, Path]:
     """Compute and store the maps of one checkpoint's codes (for shipping, so the app opens fast)."""
     from explorer.checkpoints import load_checkpoint, read_config
+    from explorer.codes import codes_for
     from explorer.datasets import load_dataset
-    from explorer.evaluate import encode_all
 
     config = read_config(ckpt_dir)
     if dataset is None:
         opts = config.get("dataset_options", {})
         dataset = load_dataset(config["dataset"], image_size=opts.get("image_size"), color=opts.get("color", "gray"))
     model, _ = load_checkpoint(ckpt_dir, dataset.image_shape)
-    codes = encode_all(model, dataset.images).numpy()
+    codes = np.asarray(codes_for(ckpt_dir, model, dataset))
     out = {}
     for method in methods:
         if method == "direct" or (method == "tsne" and len(codes) > TSNE_MAX):

@@ -5,8 +5,11 @@ sensible amount of training: `default_steps` picks it from the data size unless 
 Regularised for the few-thousand-image case, where a deep autoencoder memorises its training set: weight
 decay (for the families that declare it), and the weights that are validated and kept are an exponential
 moving average of the trained ones (Polyak averaging). The best weights are chosen on a validation split;
-the held-out split never reaches this module. The data live as one tensor and are batched by index: no
-DataLoader, no per-sample work. The app's progress bar and the CLI's tqdm bar are two callbacks on this loop."""
+the held-out split never reaches this module. The data stay as stored (uint8, maybe memory-mapped) and are
+batched by index, each batch converted to floats on the device: no DataLoader, no per-sample work, and
+memory bounded by the data plus one batch. Under torchrun the same loop runs DistributedDataParallel: every
+rank draws the same permutation and reads its own share of each batch. The app's progress bar and the
+CLI's tqdm bar are two callbacks on this loop."""
 
 from __future__ import annotations
 
@@ -17,8 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
+from torch import nn
 
+from explorer import distributed
 from explorer.augment import random_flip
+from explorer.datasets.images import Images, as_images, to_float
 from explorer.device import best_device
 from explorer.evaluate import model_device
 from explorer.models.base import Autoencoder
@@ -26,6 +32,7 @@ from explorer.models.base import Autoencoder
 MIN_STEPS, MAX_STEPS = 3000, 20000  # the default budget's bounds (see default_steps)
 MIN_EPOCHS = 30  # the default budget covers the data at least this often while under MAX_STEPS
 EVALUATIONS = 30  # validation passes per run: the resolution of model selection and of the progress bar
+ON_DEVICE_MAX_BYTES = 4 << 30  # stored data up to this size are copied to a GPU once instead of per batch
 
 
 @dataclass
@@ -93,19 +100,12 @@ class TrainResult:
 Callback = Callable[[TrainLog], bool | None]  # called after every validation pass; returning True cancels
 
 
-def to_float(x: torch.Tensor) -> torch.Tensor:
-    """Images as float in [0, 1]: uint8 storage is converted per batch, float passes through."""
-    return x.float().div_(255) if x.dtype == torch.uint8 else x
-
-
 @torch.no_grad()
-def evaluate_loss(model: Autoencoder, x: torch.Tensor, batch_size: int = 1024) -> dict[str, float]:
+def evaluate_loss(model: Autoencoder, x: torch.Tensor | Images, batch_size: int = 1024) -> dict[str, float]:
     """Named loss terms, averaged over the whole set (weighted by batch size)."""
     model.eval()
-    device = model_device(model)
     totals: dict[str, float] = {}
-    for i in range(0, len(x), batch_size):
-        xb = to_float(x[i : i + batch_size].to(device))
+    for xb in as_images(x).batches(batch_size, model_device(model)):
         for k, v in model.loss(xb).items():
             totals[k] = totals.get(k, 0.0) + float(v) * len(xb)
     return {k: v / len(x) for k, v in totals.items()}
@@ -125,28 +125,51 @@ def _ema_update(averaged: Autoencoder, model: Autoencoder, decay: float) -> None
 
 
 def _batches(n: int, batch_size: int, gen: torch.Generator):
-    """Endless index batches: a fresh permutation per epoch, the last short batch kept."""
+    """Endless index batches: a fresh permutation per epoch, the last short batch kept. Under torchrun every
+    rank draws the same permutation and keeps its own share of each batch; sorted, for memory-map locality."""
+    rank, world = distributed.rank(), distributed.world_size()
     while True:
         order = torch.randperm(n, generator=gen)
         for i in range(0, n, batch_size):
-            yield order[i : i + batch_size]
+            yield order[i : i + batch_size][rank::world].sort().values
 
 
-def fit(model: Autoencoder, x_train: torch.Tensor, x_val: torch.Tensor, config: TrainConfig | None = None,
-        callbacks: list[Callback] | None = None) -> TrainResult:
-    """Train model on x_train for the step budget; keep the weights with the best validation loss."""
+class _Loss(nn.Module):
+    """model.loss as forward, so DistributedDataParallel sees (and synchronises) the call."""
+
+    def __init__(self, model: Autoencoder):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model.loss(x)
+
+
+def _on_device(x: Images, device: torch.device) -> Images:
+    """The stored data copied to a GPU once when they fit; else left where they are and sent per batch."""
+    fits = x.storage.element_size() * math.prod(x.shape) <= ON_DEVICE_MAX_BYTES
+    return Images(x.raw().to(device)) if device.type != "cpu" and fits else x
+
+
+def fit(model: Autoencoder, x_train: torch.Tensor | Images, x_val: torch.Tensor | Images,
+        config: TrainConfig | None = None, callbacks: list[Callback] | None = None) -> TrainResult:
+    """Train model on x_train for the step budget; keep the weights with the best validation loss.
+
+    x_train and x_val are tensors or Images views (uint8 or float, maybe memory-mapped). Under torchrun
+    (explorer.distributed.init called first) gradients are averaged across ranks; callbacks run on rank 0."""
     config = config or TrainConfig()
-    callbacks = callbacks or []
-    device = torch.device(config.device) if config.device else best_device()
+    callbacks = (callbacks or []) if distributed.is_main() else []
+    device = distributed.device() if distributed.active() else torch.device(config.device) if config.device else best_device()
     torch.manual_seed(config.seed)
     model.to(device)
     result = TrainResult()
     start = time.perf_counter()
-    if not model.is_trainable:  # PCA: closed form
-        model.fit(to_float(x_train.to(device)))
+    x_train, x_val = as_images(x_train), as_images(x_val)
+    if not model.is_trainable:  # PCA: closed form, in batches
+        model.fit(x_train)
         result.seconds = time.perf_counter() - start
         return result
-    x_train, x_val = x_train.to(device), x_val.to(device)
+    x_train, x_val = _on_device(x_train, device), _on_device(x_val, device)
     layout = _memory_format(model)
     model.to(memory_format=layout)
     total = result.steps = resolve_steps(config, len(x_train))
@@ -154,19 +177,23 @@ def fit(model: Autoencoder, x_train: torch.Tensor, x_val: torch.Tensor, config: 
     decay = config.weight_decay if getattr(model, "decays", False) else 0.0
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=decay)
     averaged = copy.deepcopy(model) if config.ema else model  # Polyak averaging: smoother, generalises better
+    step_loss = _Loss(model)
+    if distributed.active():
+        step_loss = nn.parallel.DistributedDataParallel(step_loss, find_unused_parameters=model.family == "vae")
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
-    gen = torch.Generator().manual_seed(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)  # the same on every rank: one permutation
+    flips = torch.Generator().manual_seed(config.seed + 1 + distributed.rank())
     batches = _batches(len(x_train), config.batch_size, gen)
     best, best_state, since_best = math.inf, None, 0
     running, seen = 0.0, 0
     model.train()
     for step in range(1, total + 1):
-        xb = to_float(x_train[next(batches).to(device)])
+        xb = to_float(x_train.raw(next(batches)).to(device, non_blocking=True))
         if xb.dim() == 4:  # image batches (some experiments train on pairs)
             xb = xb.contiguous(memory_format=layout)
         if config.flip:
-            xb = random_flip(xb, gen)
-        loss = model.loss(xb)["loss"]
+            xb = random_flip(xb, flips)
+        loss = step_loss(xb)["loss"]
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -177,7 +204,7 @@ def fit(model: Autoencoder, x_train: torch.Tensor, x_val: torch.Tensor, config: 
         seen += len(xb)
         if step % every and step != total:
             continue
-        terms = evaluate_loss(averaged, x_val)
+        terms = evaluate_loss(averaged, x_val)  # every rank scores the same weights on the same images
         model.train()
         log = TrainLog(step, total, step * config.batch_size / len(x_train), running / seen, terms["loss"], terms,
                        time.perf_counter() - start, averaged)
@@ -188,7 +215,7 @@ def fit(model: Autoencoder, x_train: torch.Tensor, x_val: torch.Tensor, config: 
             best_state = copy.deepcopy(averaged.state_dict())
         else:
             since_best += 1
-        if any(cb(log) for cb in callbacks):
+        if distributed.broadcast_flag(any(cb(log) for cb in callbacks)):
             result.cancelled = True
             break
         if config.patience and since_best >= config.patience:

@@ -48,7 +48,7 @@ spaces = {"code space": (f"{sel.label} code space", codes, sel.model)}
 pca = sel.pca()
 if pca is not None:
     spaces["PCA space"] = (f"PCA space, d = {sel.model.dim}", sel.pca_codes(), pca[0])
-spaces["pixels"] = (f"raw pixels, {int(np.prod(ds.image_shape))} values", ds.images.flatten(1).numpy(), None)
+spaces["pixels"] = (f"raw pixels, {int(np.prod(ds.image_shape))} values", ds.images[:].flatten(1).numpy(), None)
 
 # ---- controls ----------------------------------------------------------------------------------------
 c1, c2, c3, c4 = st.columns([3, 2, 2, 2])

@@ -14,9 +14,9 @@ from explorer.errors import ExplorerError
 
 
 def check_common(ds, shape, n):
-    assert ds.images.dtype == torch.float32
-    assert tuple(ds.images.shape) == (n, *shape)
-    assert 0.0 <= float(ds.images.min()) and float(ds.images.max()) <= 1.0
+    assert ds.images[:].dtype == torch.float32
+    assert tuple(ds.images[:].shape) == (n, *shape)
+    assert 0.0 <= float(ds.images[:].min()) and float(ds.images[:].max()) <= 1.0
     assert len(np.intersect1d(ds.train_idx, ds.test_idx)) == 0
     assert len(ds.train_idx) + len(ds.test_idx) == n
 
@@ -26,13 +26,13 @@ def test_mnist5k_is_the_real_digits(mnist5k):
     assert (len(mnist5k.train_idx), len(mnist5k.test_idx)) == (4000, 1000)
     assert np.bincount(mnist5k.y_test).min() >= 90  # stratified: every digit held out ~100 times
     assert mnist5k.class_names == [str(d) for d in range(10)]
-    assert 0.1 < float(mnist5k.images.mean()) < 0.2  # real digits: mostly black background
+    assert 0.1 < float(mnist5k.images[:].mean()) < 0.2  # real digits: mostly black background
 
 
 def test_split_is_deterministic(mnist5k):
     again = load_dataset("mnist5k")
     assert np.array_equal(again.test_idx, mnist5k.test_idx)
-    assert torch.equal(again.images, mnist5k.images)
+    assert torch.equal(again.pixels, mnist5k.pixels)
 
 
 def test_digits(digits):
@@ -43,7 +43,7 @@ def test_digits(digits):
 def test_sprites_factors_and_determinism():
     a, b = load_sprites(n=200, size=32, seed=3), load_sprites(n=200, size=32, seed=3)
     check_common(a, (1, 32, 32), 200)
-    assert torch.equal(a.images, b.images)
+    assert torch.equal(a.pixels, b.pixels)
     assert set(a.factors) == set(FACTOR_NAMES) and all(len(v) == 200 for v in a.factors.values())
     assert a.class_names == SHAPES and np.array_equal(a.labels, a.factors["shape"].astype(int))
 

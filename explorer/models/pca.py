@@ -1,11 +1,72 @@
-"""PCA as the baseline: scikit-learn's PCA behind the autoencoder interface (PCA = a linear autoencoder)."""
+"""PCA as the baseline behind the autoencoder interface (PCA = a linear autoencoder), fitted in batches.
+
+Up to EXACT_MAX_PIXELS pixels per image the covariance matrix is accumulated in float64 over the stored
+images and diagonalised: exact PCA, as scikit-learn's full SVD gives it, in one pass and memory D x D.
+Beyond, randomized subspace iteration on the same covariance (Halko, Martinsson & Tropp 2011), each pass
+streamed over the data: memory D x (d + 10), a few passes.
+"""
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
+from explorer.datasets.images import Images, as_images
 from explorer.models.base import Autoencoder, ModelConfig, register
+
+EXACT_MAX_PIXELS = 4096  # a 4096 x 4096 float64 covariance is 128 MB and diagonalises in seconds
+OVERSAMPLE, POWER_ITERATIONS = 10, 4
+
+
+def _flat(xb: torch.Tensor) -> torch.Tensor:
+    return xb.flatten(1).double()
+
+
+def _mean_and_variance(x: Images, batch_size: int) -> tuple[torch.Tensor, float]:
+    """The pixel mean (D,) and the total variance (trace of the covariance, biased), in one pass.
+    Sums are taken around the first batch's mean, so float64 keeps its digits on any pixel scale."""
+    shift, total, sq = None, 0.0, 0.0
+    for xb in x.batches(batch_size):
+        xb = _flat(xb)
+        shift = xb.mean(0) if shift is None else shift
+        centred = xb - shift
+        total = total + centred.sum(0)
+        sq += float(centred.pow(2).sum())
+    n = len(x)
+    delta = total / n
+    return shift + delta, sq / n - float(delta.pow(2).sum())
+
+
+def _exact(x: Images, mean: torch.Tensor, k: int, batch_size: int):
+    cov = torch.zeros(len(mean), len(mean), dtype=torch.float64)
+    for xb in x.batches(batch_size):
+        c = _flat(xb) - mean
+        cov.addmm_(c.T, c)
+    var, vecs = torch.linalg.eigh(cov / len(x))  # ascending
+    return var.flip(0)[:k].clamp_min(0), vecs.flip(1)[:, :k].T
+
+
+def _randomized(x: Images, mean: torch.Tensor, k: int, batch_size: int):
+    gen = torch.Generator().manual_seed(0)
+    q = torch.linalg.qr(torch.randn(len(mean), k + OVERSAMPLE, generator=gen, dtype=torch.float64))[0]
+    for _ in range(POWER_ITERATIONS):  # q <- orth(C q): converges to the top eigenvectors of C
+        cq = torch.zeros_like(q)
+        for xb in x.batches(batch_size):
+            c = _flat(xb) - mean
+            cq.addmm_(c.T, c @ q)
+        q = torch.linalg.qr(cq)[0]
+    small = torch.zeros(q.shape[1], q.shape[1], dtype=torch.float64)  # q' C q, diagonalised exactly
+    for xb in x.batches(batch_size):
+        p = (_flat(xb) - mean) @ q
+        small.addmm_(p.T, p)
+    var, vecs = torch.linalg.eigh(small / len(x))
+    return var.flip(0)[:k].clamp_min(0), (q @ vecs.flip(1)[:, :k]).T
+
+
+def _sign_fixed(comps: torch.Tensor) -> torch.Tensor:
+    """Each component's largest loading made positive, scikit-learn's convention: the same data give the
+    same signs, and so the same maps."""
+    signs = torch.sign(comps.gather(1, comps.abs().argmax(1, keepdim=True)))
+    return comps * signs
 
 
 @register("pca")
@@ -20,16 +81,21 @@ class PCAModel(Autoencoder):
         self.register_buffer("explained_variance_", torch.zeros(d))
         self.register_buffer("explained_variance_ratio_", torch.zeros(d))
 
-    def fit(self, x: torch.Tensor) -> "PCAModel":
-        from sklearn.decomposition import PCA
-
-        flat = x.reshape(len(x), -1).cpu().numpy().astype(np.float64)
-        pca = PCA(n_components=min(self.dim, *flat.shape), random_state=0).fit(flat)
-        k = pca.n_components_  # d may exceed what the data allows; extra rows stay zero
-        self.mean_.copy_(torch.from_numpy(pca.mean_).float())
-        self.components_[:k] = torch.from_numpy(pca.components_).float()
-        self.explained_variance_[:k] = torch.from_numpy(pca.explained_variance_).float()
-        self.explained_variance_ratio_[:k] = torch.from_numpy(pca.explained_variance_ratio_).float()
+    def fit(self, x: torch.Tensor | Images, batch_size: int = 4096) -> "PCAModel":
+        """Fit on x in batches: memory is one batch plus D x D (exact) or D x (d + 10) (randomized)."""
+        x = as_images(x)
+        n, D = len(x), self.config.n_pixels
+        k = min(self.dim, n, D)  # d may exceed what the data allows; extra rows stay zero
+        mean, total_var = _mean_and_variance(x, batch_size)
+        if D <= EXACT_MAX_PIXELS:
+            var, comps = _exact(x, mean, k, batch_size)
+        else:
+            var, comps = _randomized(x, mean, k, batch_size)
+        var = var * n / max(n - 1, 1)  # unbiased, as scikit-learn reports it
+        self.mean_.copy_(mean.float())
+        self.components_[:k] = _sign_fixed(comps).float()
+        self.explained_variance_[:k] = var.float()
+        self.explained_variance_ratio_[:k] = (var / (total_var * n / max(n - 1, 1))).float()
         return self
 
     def encode(self, x):  # (B, C, H, W) -> (B, d)

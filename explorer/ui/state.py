@@ -12,7 +12,6 @@ import torch
 from explorer.checkpoints import checkpoint_root, list_checkpoints, load_checkpoint, read_config
 from explorer.datasets import DEFAULT_DATASET, Dataset, load_dataset
 from explorer.errors import ExplorerError
-from explorer.evaluate import encode_all
 from explorer.models.base import Autoencoder
 
 
@@ -30,12 +29,19 @@ def cached_model(path: str, mtime: float, image_shape: tuple) -> tuple[Autoencod
     return load_checkpoint(path, image_shape)
 
 
-@st.cache_data(show_spinner="Encoding images ...", max_entries=32)
+@st.cache_resource(show_spinner="Reading the stored codes (encoding every image once if they are missing) ...",
+                   max_entries=32)
 def cached_codes(path: str, mtime: float, spec: str, image_size, color) -> np.ndarray:
-    """Codes (N, d) of every image of the dataset under the checkpoint's model."""
+    """Codes (N, d) of every image of the dataset under the checkpoint's model: stored beside the checkpoint,
+    memory-mapped, read-only (shared by every session, so never modified)."""
+    from explorer.codes import codes_for
+
     dataset = cached_dataset(spec, image_size, color)
     model, _ = cached_model(path, mtime, dataset.image_shape)
-    return encode_all(model, dataset.images).numpy()
+    codes = codes_for(path, model, dataset)
+    if codes.flags.writeable:
+        codes.flags.writeable = False
+    return codes
 
 
 def checkpoints_by_dataset() -> dict[str, list[Path]]:
