@@ -131,7 +131,7 @@ def cmd_train(args) -> int:
         return 0
     print(f"saved {path}")
     print(f"held-out error {metrics['recon_sse']:.2f} (PCA at d={args.dim}: {metrics['pca_recon_sse']:.2f})")
-    verdict = pca_verdict(metrics)
+    verdict = pca_verdict(metrics, args.model)
     if verdict:
         print(f"warning: {verdict}", file=sys.stderr)
     return 0
@@ -173,12 +173,17 @@ def _load_for_checkpoint(path, data_root=None):
 
 
 def cmd_evaluate(args) -> int:
+    from pathlib import Path
+
+    from explorer.codes import codes_for, read_codes
     from explorer.evaluate import evaluate_model, with_pca_beside
     from explorer.pipeline import beats_pca, pca_baseline, pca_verdict
 
     model, config, dataset = _load_for_checkpoint(args.checkpoint, args.data_root)
     pca = pca_baseline(dataset, args.checkpoint, config)
-    metrics = with_pca_beside(evaluate_model(model, dataset), evaluate_model(pca, dataset))
+    pca_dir = Path(args.checkpoint).parent / config.get("pca_checkpoint", "")
+    metrics = with_pca_beside(evaluate_model(model, dataset, codes_for(args.checkpoint, model, dataset)),
+                              evaluate_model(pca, dataset, read_codes(pca_dir, pca, dataset)))
     if args.json:
         print(json.dumps({"checkpoint": str(args.checkpoint), "family": model.family, "dim": model.dim,
                           "dataset": config["dataset"], **metrics, "beats_pca": beats_pca(metrics)}))
@@ -190,7 +195,7 @@ def cmd_evaluate(args) -> int:
     for k in names:
         pca = metrics.get(f"pca_{k}")
         print(f"{k:<20}{metrics[k]:>12.4f}{'' if pca is None else f'{pca:>12.4f}':>12}")
-    verdict = pca_verdict(metrics)
+    verdict = pca_verdict(metrics, model.family)
     if verdict:
         print(f"warning: {verdict}", file=sys.stderr)
     return 0

@@ -50,11 +50,12 @@ def read_codes(ckpt_dir: str | Path, model, dataset) -> np.ndarray | None:
 
 
 def store_codes(ckpt_dir: str | Path, model, dataset, progress: Callable[[int, int], None] | None = None,
-                together: bool = True) -> np.ndarray:
+                together: bool = True, codes: np.ndarray | None = None) -> np.ndarray:
     """Encode every image in blocks, write codes.npy and codes.json beside the checkpoint, return the codes.
 
     Under torchrun, with together=True, every rank calls this and encodes its own share into the one file;
-    together=False: this process alone (e.g. rank 0 after training). progress(done, total) after each block."""
+    together=False: this process alone (e.g. rank 0 after training). codes, if given, are this model's
+    codes of every image, already computed: written, not recomputed. progress(done, total) after each block."""
     ckpt_dir = Path(ckpt_dir)
     team = together and distributed.active()
     lead = not team or distributed.is_main()
@@ -70,7 +71,8 @@ def store_codes(ckpt_dir: str | Path, model, dataset, progress: Callable[[int, i
         mine = distributed.shard(len(dataset)) if team else range(len(dataset))
         for start in range(mine.start, mine.stop, BLOCK):
             stop = min(start + BLOCK, mine.stop)
-            out[start:stop] = encode_all(model, dataset.images.take(np.arange(start, stop))).numpy()
+            out[start:stop] = (codes[start:stop] if codes is not None
+                               else encode_all(model, dataset.images.take(np.arange(start, stop))).numpy())
             if progress:
                 progress(stop - mine.start, len(mine))
         out.flush()

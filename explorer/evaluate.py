@@ -56,14 +56,16 @@ def _evenly_spaced(n: int, k: int) -> np.ndarray:
 
 
 @torch.no_grad()
-def evaluate_model(model: Autoencoder, dataset: Dataset) -> dict[str, float]:
-    """recon_sse, recon_mse, knn_acc, trustworthiness and the family's own measures on the held-out split."""
+def evaluate_model(model: Autoencoder, dataset: Dataset, codes: np.ndarray | None = None) -> dict[str, float]:
+    """recon_sse, recon_mse, knn_acc, trustworthiness and the family's own measures on the held-out split.
+    codes: the model's codes of every image, if already computed (they spare encoding the training split)."""
     x_test = dataset.images.take(dataset.test_idx)
-    z_test = encode_all(model, x_test)
+    z_test = encode_all(model, x_test) if codes is None else torch.from_numpy(np.asarray(codes[dataset.test_idx]))
     sse = reconstruction_errors(model, x_test)
     out = {"recon_sse": float(sse.mean()), "recon_mse": float(sse.sum() / (sse.size * np.prod(dataset.image_shape)))}
     if dataset.labels is not None:
-        z_train = encode_all(model, dataset.images.take(dataset.train_idx))
+        z_train = (encode_all(model, dataset.images.take(dataset.train_idx)) if codes is None
+                   else np.asarray(codes[dataset.train_idx]))
         scored = _evenly_spaced(len(z_test), KNN_MAX)
         out["knn_acc"] = metrics.knn_accuracy(z_train, dataset.y_train, z_test[scored], dataset.y_test[scored])
     n = min(len(x_test), TRUST_MAX)

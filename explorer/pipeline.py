@@ -20,7 +20,7 @@ from explorer.checkpoints import checkpoint_name, default_dir, load_checkpoint, 
 from explorer.codes import store_codes
 from explorer.datasets import Dataset, load_dataset
 from explorer.datasets.base import SPLIT_SEED
-from explorer.evaluate import evaluate_model, with_pca_beside
+from explorer.evaluate import encode_all, evaluate_model, with_pca_beside
 from explorer.models import ModelConfig, build_model
 from explorer.models.likelihood import choose_loss
 from explorer.train import TrainConfig, TrainResult, describe_budget, fit
@@ -55,11 +55,12 @@ def ensure_pca(dataset: Dataset, path: Path, dim: int, meta_extra: dict | None =
         pca, config = load_checkpoint(path, dataset.image_shape)
         return pca, config["metrics"], path
     pca = fit_pca(dataset, dim)
-    pca_metrics = evaluate_model(pca, dataset)
+    codes = encode_all(pca, dataset.images).numpy()
+    pca_metrics = evaluate_model(pca, dataset, codes)
     meta = {**(meta_extra or {}), "split": split_meta(dataset, validated=False)}
     save_checkpoint(pca, path, {**meta, "metrics": pca_metrics, "pca_metrics": pca_metrics,
                                 "train": {"seconds": 0.0}})
-    store_codes(path, pca, dataset, together=False)
+    store_codes(path, pca, dataset, together=False, codes=codes)
     return pca, pca_metrics, path
 
 
@@ -77,9 +78,10 @@ def beats_pca(metrics: dict) -> bool:
     return metrics["recon_sse"] < metrics["pca_recon_sse"]
 
 
-def pca_verdict(metrics: dict) -> str | None:
-    """One plain line when the model is worse than PCA at the same d (None when it is not), with what to try."""
-    if beats_pca(metrics):
+def pca_verdict(metrics: dict, family: str) -> str | None:
+    """One plain line when the model is worse than PCA at the same d (None when it is not, or is PCA itself),
+    with what to try."""
+    if family == "pca" or beats_pca(metrics):
         return None
     ratio = metrics["recon_sse"] / metrics["pca_recon_sse"]
     return (f"this model is worse than PCA: held-out error {ratio:.2f}x PCA's at the same d; "
@@ -123,13 +125,14 @@ def train_checkpoint(spec: str, family: str, dim: int, train_config: TrainConfig
     if not distributed.is_main():
         return path, None, result
     model.cpu()
-    model_metrics = evaluate_model(model, dataset)
+    codes = encode_all(model, dataset.images).numpy()  # once: for the metrics and stored beside the checkpoint
+    model_metrics = evaluate_model(model, dataset, codes)
     if model.is_trainable:
         _, pca_metrics, pca_path = ensure_pca(dataset, path.parent / checkpoint_name("pca", dim), dim, meta)  # beside it
     else:  # PCA is its own baseline
         pca_metrics, pca_path = model_metrics, path
     all_metrics = with_pca_beside(model_metrics, pca_metrics)
-    train_meta = {"config": asdict(train_config), "steps": result.steps, "seconds": result.seconds,
+    train_meta = {"config": asdict(train_config), "steps": result.steps, "seconds": result.seconds, "validation_seconds": result.validation_seconds,
                   "best_step": result.best_step, "cancelled": result.cancelled, "distributed": distributed.describe(),
                   "history": [{"step": h.step, "epoch": h.epoch, "train_loss": h.train_loss, "val_loss": h.val_loss}
                               for h in result.history]}
@@ -137,5 +140,5 @@ def train_checkpoint(spec: str, family: str, dim: int, train_config: TrainConfig
         save_checkpoint(model, path, {**meta, "metrics": model_metrics, "pca_metrics": pca_metrics,
                                       "beats_pca": beats_pca(all_metrics), "pca_checkpoint": pca_path.name,
                                       "train": train_meta})
-        store_codes(path, model, dataset, together=False)  # rank 0 alone: the others are done
+        store_codes(path, model, dataset, together=False, codes=codes)  # rank 0 alone: the others are done
     return path, all_metrics, result

@@ -92,6 +92,7 @@ class TrainResult:
     history: list[TrainLog] = field(default_factory=list)
     steps: int = 0  # the budget
     seconds: float = 0.0
+    validation_seconds: float = 0.0  # of seconds, spent scoring the validation split
     stopped_early: bool = False
     cancelled: bool = False
     best_step: int = 0
@@ -204,7 +205,9 @@ def fit(model: Autoencoder, x_train: torch.Tensor | Images, x_val: torch.Tensor 
         seen += len(xb)
         if step % every and step != total:
             continue
+        scoring = time.perf_counter()
         terms = evaluate_loss(averaged, x_val)  # every rank scores the same weights on the same images
+        result.validation_seconds += time.perf_counter() - scoring
         model.train()
         log = TrainLog(step, total, step * config.batch_size / len(x_train), running / seen, terms["loss"], terms,
                        time.perf_counter() - start, averaged)

@@ -22,7 +22,7 @@ ds, model = sel.dataset, sel.model
 
 
 def decode(z: np.ndarray) -> torch.Tensor:
-    return decode_all(model, torch.from_numpy(np.asarray(z, dtype=np.float32)))  # (n, C, H, W)
+    return decode_all(model, torch.from_numpy(np.array(z, dtype=np.float32)))  # (n, C, H, W); a copy: z may be read-only
 
 
 def big(image: torch.Tensor, px: int = 224) -> np.ndarray:

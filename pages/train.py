@@ -220,5 +220,5 @@ if start:
         job["state"] = "failed"
         st.error(str(exc) if isinstance(exc, ExplorerError) else f"training failed: {type(exc).__name__}: {exc}")
         st.stop()
-    job.update(state="done", metrics=metrics, seconds=result.seconds, verdict=pca_verdict(metrics))
+    job.update(state="done", metrics=metrics, seconds=result.seconds, verdict=pca_verdict(metrics, family))
     st.rerun()  # redraw the sidebar, which lists checkpoints from disk, with the new one selected

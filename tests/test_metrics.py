@@ -44,6 +44,8 @@ def test_tiny_held_out_sets_still_measure():
 def test_the_verdict_on_pca_is_one_plain_line():
     from explorer.pipeline import beats_pca, pca_verdict
 
-    assert beats_pca({"recon_sse": 1.0, "pca_recon_sse": 2.0}) and pca_verdict({"recon_sse": 1.0, "pca_recon_sse": 2.0}) is None
-    line = pca_verdict({"recon_sse": 3.0, "pca_recon_sse": 2.0})
+    assert beats_pca({"recon_sse": 1.0, "pca_recon_sse": 2.0})
+    assert pca_verdict({"recon_sse": 1.0, "pca_recon_sse": 2.0}, "conv-ae") is None
+    line = pca_verdict({"recon_sse": 3.0, "pca_recon_sse": 2.0}, "conv-ae")
     assert "1.50x PCA's" in line and "\n" not in line and "steps" in line
+    assert pca_verdict({"recon_sse": 2.0, "pca_recon_sse": 2.0}, "pca") is None  # PCA is its own baseline
