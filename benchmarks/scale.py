@@ -110,21 +110,26 @@ def time_decode(folder: Path, n: int) -> tuple[float, float]:
     return n / decode, reopen
 
 
+# Linux keeps a process's peak RSS across fork and exec: a command started straight from this (large)
+# process would report this process's peak as its own. So a small Python starts it and reports its peak.
+MEASURE = ("import os, subprocess, sys; p = subprocess.Popen(sys.argv[2:]); _, status, usage = os.wait4(p.pid, 0); "
+           "open(sys.argv[1], 'w').write(str(usage.ru_maxrss)); sys.exit(os.waitstatus_to_exitcode(status))")
+
+
 def run(cmd: list[str], log: Path, env: dict) -> tuple[float, float]:
     """(wall seconds, peak RSS in GB) of one command in a fresh process; output appended to log.
-    os.wait4 gives this child's own ru_maxrss (with its children's, e.g. torchrun's ranks), where
-    RUSAGE_CHILDREN would only ever report the largest child so far."""
+    The peak is the command's own ru_maxrss (for torchrun: the largest of its processes), via MEASURE."""
+    peak = log.with_suffix(".peak")
     with open(log, "ab") as f:
         f.write(("\n$ " + " ".join(cmd) + "\n").encode())
         f.flush()
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env=env, cwd=REPO)
-        _, status, usage = os.wait4(proc.pid, 0)
+        code = subprocess.run([sys.executable, "-c", MEASURE, str(peak), *cmd], stdout=f, stderr=subprocess.STDOUT,
+                              env=env, cwd=REPO).returncode
         wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: tell Popen, so it never waits again
-    if proc.returncode:
-        raise RuntimeError(f"exit {proc.returncode}: {' '.join(cmd[1:5])} ... (see {log})")
-    return wall, usage.ru_maxrss * 1024 / 1e9
+    if code:
+        raise RuntimeError(f"exit {code}: {' '.join(cmd[1:5])} ... (see {log})")
+    return wall, int(peak.read_text()) * 1024 / 1e9
 
 
 def train_rate(ckpt: Path) -> tuple[float, float]:

@@ -127,6 +127,7 @@ def cmd_train(args) -> int:
                                         announce=lambda line: print(line, file=sys.stderr))
     for bar in bars:
         bar.close()
+    distributed.barrier()  # the other ranks wait while rank 0 evaluates and writes, then all leave together
     if metrics is None:  # a rank other than 0 under torchrun: rank 0 reports and writes
         return 0
     print(f"saved {path}")

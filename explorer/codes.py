@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
 from explorer import distributed
 from explorer.atomic import atomic_write_file, remove_orphans
 from explorer.evaluate import encode_all

@@ -3,6 +3,7 @@ in the environment. gloo on CPU, nccl on CUDA. Outside torchrun every function h
 
 from __future__ import annotations
 
+import datetime
 import os
 
 import torch
@@ -22,7 +23,8 @@ def init(device: str | None = None) -> str | None:
         cuda = torch.cuda.is_available() and device in (None, "cuda")
         if cuda:
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-        dist.init_process_group("nccl" if cuda else "gloo")
+        # rank 0 alone evaluates and writes while the others wait at a barrier: allow it hours, not minutes
+        dist.init_process_group("nccl" if cuda else "gloo", timeout=datetime.timedelta(hours=4))
     return dist.get_backend()
 
 
