@@ -25,9 +25,10 @@ def model_device(model: Autoencoder) -> torch.device:
 def encode_all(model: Autoencoder, x: torch.Tensor | Images, batch_size: int = 2048) -> torch.Tensor:
     """Codes (N, d) on the CPU, computed in batches on the model's device."""
     model.eval()
-    device = model_device(model)
-    codes = [model.encode(xb).float().cpu() for xb in as_images(x).batches(batch_size, device)]
-    return torch.cat(codes) if codes else torch.zeros(0, model.dim)
+    codes = torch.empty(len(x), model.dim)  # filled in place: no second copy of a million codes
+    for i, xb in enumerate(as_images(x).batches(batch_size, model_device(model))):
+        codes[i * batch_size : i * batch_size + len(xb)] = model.encode(xb)
+    return codes
 
 
 @torch.no_grad()
