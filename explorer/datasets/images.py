@@ -37,10 +37,6 @@ class Images:
     def shape(self) -> tuple[int, ...]:
         return (len(self), *self.storage.shape[1:])
 
-    @property
-    def dtype(self) -> torch.dtype:
-        return self.storage.dtype
-
     def _rows(self, k):
         if self.index is None:
             return k
