@@ -21,9 +21,10 @@ from explorer.models import MODELS
 
 MAX_CURVE_DIM = 256  # PCA's curve runs over d = 1 .. min(this, pixels, training images)
 KNN_DIMS = (1, 2, 4, 8, 16, 32, 64, 128)  # where PCA's kNN / trustworthiness are measured (plus the checkpoints' d)
-METRICS = ("recon_sse", "recon_mse", "knn_acc", "trustworthiness", "sparsity", "elbo")
+METRICS = ("recon_sse", "recon_mse", "knn_acc", "trustworthiness", "active_fraction", "dead_units", "elbo")
 LABELS = {"recon_sse": "held-out error (sum of squares per image)", "knn_acc": "kNN accuracy (k = 5)",
           "trustworthiness": "trustworthiness (k = 5)", "explained_variance": "held-out variance explained",
+          "active_fraction": "active share of code units per image", "dead_units": "code units never active",
           "dim": "code size d"}
 
 
@@ -62,7 +63,7 @@ def checkpoint_table(spec: str, root=None, image_shape: tuple | None = None,
                "error_vs_pca", "train_seconds", "path"]
     frame = pd.DataFrame(rows, columns=columns)
     if total_sse:
-        frame.insert(frame.columns.get_loc("sparsity"), "explained_variance", 1 - frame["recon_sse"] / total_sse)
+        frame.insert(frame.columns.get_loc("active_fraction"), "explained_variance", 1 - frame["recon_sse"] / total_sse)
     order = {name: i for i, name in enumerate(MODELS)}
     frame = frame.sort_values(["family", "dim"], key=lambda s: s.map(order) if s.name == "family" else s)
     empty = [c for c in (*METRICS, "explained_variance") if c in frame and frame[c].isna().all()]

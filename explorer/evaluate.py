@@ -58,7 +58,8 @@ def _evenly_spaced(n: int, k: int) -> np.ndarray:
 
 @torch.no_grad()
 def evaluate_model(model: Autoencoder, dataset: Dataset, codes: np.ndarray | None = None) -> dict[str, float]:
-    """recon_sse, recon_mse, knn_acc, trustworthiness and the family's own measures on the held-out split.
+    """recon_sse, recon_mse, knn_acc, trustworthiness, the code's active_fraction and dead_units, and the
+    family's own measures, on the held-out split.
     codes: the model's codes of every image, if already computed (they spare encoding the training split)."""
     x_test = dataset.images.take(dataset.test_idx)
     z_test = encode_all(model, x_test) if codes is None else torch.from_numpy(np.asarray(codes[dataset.test_idx]))
@@ -71,7 +72,8 @@ def evaluate_model(model: Autoencoder, dataset: Dataset, codes: np.ndarray | Non
         out["knn_acc"] = metrics.knn_accuracy(z_train, dataset.y_train, z_test[scored], dataset.y_test[scored])
     n = min(len(x_test), TRUST_MAX)
     out["trustworthiness"] = metrics.trustworthiness(x_test[:n].numpy(), z_test[:n].numpy())
-    out["sparsity"] = metrics.code_sparsity(z_test.numpy())
+    out["active_fraction"] = metrics.active_fraction(z_test.numpy())
+    out["dead_units"] = metrics.dead_units(z_test.numpy())
     if model.family == "vae":
         from explorer.train import evaluate_loss
 

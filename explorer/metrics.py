@@ -33,9 +33,15 @@ def trustworthiness(x, z, k: int = 5) -> float:
     return float(sk_trustworthiness(x, np.asarray(z), n_neighbors=k)) if k >= 1 else float("nan")
 
 
-def code_sparsity(z, threshold: float = 1e-3) -> float:
-    """Fraction of code entries that are (near) zero."""
-    return float((np.abs(np.asarray(z)) < threshold).mean())
+def active_fraction(z, threshold: float = 1e-3) -> float:
+    """Mean over images of the share of code units that are non-zero (|z| >= threshold) for that image:
+    how sparse each image's code is. Units that are never active count here too; see dead_units."""
+    return float((np.abs(np.asarray(z)) >= threshold).mean())
+
+
+def dead_units(z, threshold: float = 1e-3) -> int:
+    """Code units never non-zero on any of these images: a sparsity that is only unused units."""
+    return int((np.abs(np.asarray(z)) < threshold).all(axis=0).sum())
 
 
 def precision_at_k(neighbor_labels: np.ndarray, query_labels: np.ndarray) -> float:

@@ -28,8 +28,13 @@ def test_trustworthiness_is_one_for_an_isometry_and_lower_for_noise():
     assert metrics.trustworthiness(x, rng.normal(size=(200, 2))) < 0.7
 
 
-def test_code_sparsity():
-    assert metrics.code_sparsity(np.array([[0.0, 1.0], [0.0, 0.0]])) == 0.75
+def test_active_fraction_and_dead_units_are_kept_apart():
+    # two images, three units: unit 0 never fires (dead); image 0 uses 2 of 3 units, image 1 uses 1 of 3
+    z = np.array([[0.0, 1.0, 0.5], [0.0, 0.0, 2.0]])
+    assert metrics.active_fraction(z) == 0.5 and metrics.dead_units(z) == 1
+    # a code that is "sparse" only through dead units: every live unit fires on every image
+    z = np.array([[0.0, 0.0, 1.0, 1.0]] * 5)
+    assert metrics.active_fraction(z) == 0.5 and metrics.dead_units(z) == 2
 
 
 def test_tiny_held_out_sets_still_measure():

@@ -95,7 +95,7 @@ def test_sparse_ae_penalty_makes_codes_sparse(digits):
     def sparsity(weight):
         model = build_model(ModelConfig("sparse-ae", digits.image_shape, 64, l1_weight=weight))  # over-complete
         fit(model, digits.x_train, digits.x_test, TrainConfig(epochs=25, batch_size=64))
-        return evaluate_model(model, digits)["sparsity"]
+        return 1 - evaluate_model(model, digits)["active_fraction"]
 
     assert sparsity(0.5) > sparsity(0.0) + 0.2
 
