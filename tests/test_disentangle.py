@@ -7,7 +7,7 @@ import torch
 from explorer.datasets.sprites import FACTOR_NAMES
 from explorer.errors import ExplorerError
 from explorer.experiments.disentangle import (ClampToMean, DisentangleConfig, clamp_penalty, dcign_loss, free_mask,
-                                              load_disentangle, mig, one_factor_batches, save_disentangle,
+                                              group_mig, load_disentangle, mig, one_factor_batches, save_disentangle,
                                               train_disentangle, traversal, unit_layout, unit_names)
 
 
@@ -89,6 +89,25 @@ def test_mig_is_one_for_a_disentangled_code_and_zero_for_a_random_one():
     # a rotated (mixed) code scores far lower than the axis-aligned one
     mixed = perfect[:, :3] @ np.linalg.qr(rng.normal(size=(3, 3)))[0]
     assert mig(mixed, factors)[0] < 0.5 * score
+
+
+def test_group_mig_scores_a_perfect_code_in_dcigns_layout_near_one_where_mig_cannot():
+    """A factor that owns two units, each carrying half of it (its two binary digits), is perfectly
+    disentangled; the MIG gives it ~0 (best unit minus its other unit), the group MIG ~1."""
+    rng = np.random.default_rng(0)
+    n = 4000
+    factors = {"a": rng.integers(0, 4, n), "b": rng.integers(0, 8, n), "c": rng.integers(0, 3, n)}
+    noise = lambda: rng.normal(0, 0.05, n)  # noqa: E731
+    perfect = np.stack([factors["a"] // 2 + noise(), factors["a"] % 2 + noise(), factors["b"] + noise(),
+                        factors["c"] + noise()], 1)
+    layout = {"a": [0, 1], "b": [2], "c": [3]}
+    score, gaps = group_mig(perfect, factors, layout)
+    assert score > 0.9 and min(gaps.values()) > 0.85
+    assert mig(perfect, factors)[1]["a"] < 0.05  # what MIG makes of the two-unit factor
+    assert group_mig(perfect, factors, layout, fixed=False)[0] == pytest.approx(score)  # the best groups are these
+    assert group_mig(rng.normal(size=(n, 4)), factors, layout)[0] < 0.05
+    swapped = {"a": [2, 3], "b": [0], "c": [1]}  # the wrong groups for a model built to another layout
+    assert group_mig(perfect, factors, swapped)[0] < 0.2
 
 
 def test_dcign_loss_terms_and_tiny_run_round_trip(tmp_path):
