@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("denoise", help="PSNR / SSIM of the shipped denoising AE, plain AE and PCA on corrupted held-out digits")
     p.add_argument("--noise", choices=["gaussian", "salt-pepper", "masking"], default="gaussian")
-    p.add_argument("--level", type=float, help="noise level (default: the denoiser's training level)")
+    p.add_argument("--level", type=float, help="noise level (default: the denoiser's training level for its own "
+                   "kind of noise, else 0.2 salt-pepper, 0.3 masking)")
     p.add_argument("--root", help="checkpoint root (default ./checkpoints)")
 
     p = sub.add_parser("pretrain", help="encoder + linear head vs random init at 1, 5, 10, 50 labels per class and all")
@@ -254,10 +255,10 @@ def cmd_list(args) -> int:
 
 def cmd_denoise(args) -> int:
     from explorer.datasets import load_dataset
-    from explorer.experiments.denoise import denoise, load_shipped
+    from explorer.experiments.denoise import default_level, denoise, load_shipped
 
     models = load_shipped("mnist5k", args.root)
-    level = args.level if args.level is not None else models["denoising AE"].config.noise_level
+    level = args.level if args.level is not None else default_level(args.noise, models["denoising AE"])
     result = denoise(models, load_dataset("mnist5k").x_test, args.noise, level)
     print(f"{args.noise} noise, level {level}, {len(result.clean)} held-out mnist5k digits")
     print(result.table().round(3).to_string())

@@ -53,5 +53,9 @@ def precision_at_k(neighbor_labels: np.ndarray, query_labels: np.ndarray) -> flo
 def leave_one_out_precision(z, labels, k: int = 10) -> float:
     """precision@k of every point's k nearest other points in code space."""
     z = np.asarray(z)
-    idx = NearestNeighbors(n_neighbors=k + 1).fit(z).kneighbors(z, return_distance=False)[:, 1:]
-    return precision_at_k(np.asarray(labels)[idx], labels)
+    idx = NearestNeighbors(n_neighbors=k + 1).fit(z).kneighbors(z, return_distance=False)  # (N, k + 1)
+    # drop each point itself: with duplicates it need not come first, so remove it by id, else the last
+    own = idx == np.arange(len(z))[:, None]
+    own[~own.any(1), -1] = True
+    others = idx[~own].reshape(len(z), k)
+    return precision_at_k(np.asarray(labels)[others], labels)

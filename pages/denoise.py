@@ -5,7 +5,7 @@ import streamlit as st
 
 from explorer.checkpoints import checkpoint_root
 from explorer.errors import ExplorerError
-from explorer.experiments.denoise import NOISY, SHIPPED, default_levels, denoise, load_shipped, psnr_sweep
+from explorer.experiments.denoise import NOISY, SHIPPED, default_level, default_levels, denoise, load_shipped, psnr_sweep
 from explorer.noise import NOISE_KINDS
 from explorer.ui.state import cached_dataset, ensure_app_navigation, show_row, sidebar
 
@@ -47,8 +47,8 @@ train_kind = models["denoising AE"].config.noise
 
 cols = st.columns([1, 2, 1])
 kind = cols[0].selectbox("Noise", NOISE_KINDS, index=NOISE_KINDS.index(train_kind), key="denoise_kind")
-level = cols[1].slider("Level (gaussian: std; others: fraction of pixels)", 0.0, 1.0, float(train_level), 0.05,
-                       key="denoise_level")
+level = cols[1].slider("Level (gaussian: std; others: fraction of pixels)", 0.0, 1.0,
+                       default_level(kind, models["denoising AE"]), 0.05, key=f"denoise_level_{kind}")
 n = cols[2].slider("Images shown", 4, 16, 10, key="denoise_n")
 
 result = scored(root, kind, float(level))

@@ -21,6 +21,14 @@ def test_knn_and_precision_on_separable_clusters():
     assert metrics.precision_at_k(np.array([[0, 0, 1, 1]]), np.array([0])) == 0.5
 
 
+def test_leave_one_out_precision_never_counts_a_point_as_its_own_neighbour():
+    # three identical points per place: the neighbour search may list a point after its twins
+    z = np.array([[0, 0], [0, 0], [0, 0], [5, 5], [5, 5], [5, 5]], dtype=float)
+    y = np.array([0, 1, 1, 0, 1, 1])
+    # point 0 sees two 1s (0/2), points 1 and 2 see a 1 and a 0 (1/2 each): 1/3 in all
+    assert metrics.leave_one_out_precision(z, y, k=2) == pytest.approx(1 / 3)
+
+
 def test_trustworthiness_is_one_for_an_isometry_and_lower_for_noise():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 5))

@@ -22,7 +22,8 @@ def test_denoiser_wins_at_its_training_level_and_controls_work():
     assert n_rows == 5  # clean, noisy, three methods
 
     at.selectbox(key="denoise_kind").set_value("masking").run()
-    at.slider(key="denoise_level").set_value(0.5).run()
+    assert at.slider(key="denoise_level_masking").value == 0.3  # masking's own default, not the Gaussian std
+    at.slider(key="denoise_level_masking").set_value(0.5).run()
     assert not at.exception and not at.error
     masked = at.dataframe[0].value["PSNR (dB)"]
     assert masked["noisy input"] < psnr["denoising AE"]  # half the pixels gone: far from clean

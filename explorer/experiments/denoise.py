@@ -118,6 +118,16 @@ def psnr_sweep(models: dict[str, Autoencoder], x: torch.Tensor, kind: str = "gau
     return pd.DataFrame(rows)
 
 
+TYPICAL_LEVEL = {"gaussian": 0.4, "salt-pepper": 0.2, "masking": 0.3}  # std for gaussian, else a fraction of pixels
+
+
+def default_level(kind: str, denoiser: Autoencoder) -> float:
+    """The denoiser's training level for its own kind of noise; for another kind a typical level of that
+    kind (a Gaussian std and a fraction of pixels are not on one scale)."""
+    config = denoiser.config
+    return float(config.noise_level) if config.noise == kind else TYPICAL_LEVEL[kind]
+
+
 def default_levels(kind: str) -> list[float]:
     """A sweep that spans clean to heavily corrupted for each kind."""
     return [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8] if kind == "gaussian" else [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
