@@ -142,3 +142,32 @@ def test_vae_encode_is_mean_and_samples_come_from_the_prior(digits):
     assert torch.allclose(terms["loss"], terms["recon"] + 2.0 * terms["kl"])
     samples = model.sample(6, generator=torch.Generator().manual_seed(0))
     assert samples.shape == (6, 1, 8, 8) and 0 <= float(samples.min()) and float(samples.max()) <= 1
+
+
+def test_vae_samples_with_the_posterior_std_and_reports_the_elbo_without_beta():
+    """Reparameterisation: z = mu + eps * exp(logvar / 2) (std, not variance); the ELBO is -(recon + KL) in nats
+    per image, whatever beta weights the KL in the loss being minimised."""
+    torch.manual_seed(0)
+    model = build_model(ModelConfig("vae", (1, 4, 4), 3, beta=3.0))
+    x = torch.rand(4096, 1, 4, 4).round()
+    mu, logvar = torch.full((4096, 3), 0.5), torch.full((4096, 3), float(np.log(4.0)))  # std 2, variance 4
+    model.posterior = lambda _: (mu, logvar)
+    seen, nll = {}, model.nll
+
+    def recording_nll(z, xb):
+        seen["z"] = z
+        return nll(z, xb)
+
+    model.nll = recording_nll
+    with torch.no_grad():
+        terms = model.loss(x)
+    assert float(seen["z"].mean()) == pytest.approx(0.5, abs=0.05)
+    assert float(seen["z"].std()) == pytest.approx(2.0, rel=0.03)
+    kl = 0.5 * (0.25 + 4 - 1 - np.log(4.0)) * 3  # KL(N(0.5, 4) || N(0, 1)) summed over 3 units, in nats
+    assert float(terms["kl"]) == pytest.approx(kl, rel=1e-5)
+    with torch.no_grad():
+        logits = model.decoder(seen["z"])
+    recon = torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(x)  # nats per image
+    assert float(terms["recon"]) == pytest.approx(float(recon), rel=1e-5)
+    assert float(terms["elbo"]) == pytest.approx(-(float(recon) + kl), rel=1e-5)  # no beta in the ELBO
+    assert float(terms["loss"]) == pytest.approx(float(recon) + 3.0 * kl, rel=1e-5)
