@@ -80,7 +80,7 @@ def evaluate_model(model: Autoencoder, dataset: Dataset, codes: np.ndarray | Non
         torch.manual_seed(0)
         out["elbo"] = evaluate_loss(model, x_test)["elbo"]
     if model.family == "pca":
-        out["explained_variance"] = float(model.explained_variance_ratio_.sum())
+        out["train_explained_variance"] = float(model.explained_variance_ratio_.sum())  # as Compare names it
     return out
 
 
