@@ -1,6 +1,8 @@
 """From a spot on a 2-D map back to a latent code, fast enough for a live click.
 
-PCA maps (and d = 2, where the map is the code) invert exactly: z = mean + p @ components.
+PCA maps invert linearly: z = mean + p @ components, the point of the map's 2-D plane in code space. That
+is the code itself only when d = 2; for d > 2 the d - 2 directions the map does not show are left at the
+mean, so a spot decodes to something between its images (measured in the README).
 UMAP and t-SNE maps have no cheap inverse (umap-learn's inverse_transform triangulates per call
 and takes seconds), so we interpolate the codes of the map points around the clicked spot:
 inverse-distance weights over the k nearest 2-D points, found with a KD-tree built once.
@@ -23,7 +25,7 @@ def _as_points(points) -> np.ndarray:
 
 
 class LinearInverse:
-    """Exact inverse of an affine 2-D projection: z = mean + p @ components. Identity when d = 2."""
+    """Inverse of an affine 2-D projection onto its plane: z = mean + p @ components (identity when d = 2)."""
 
     def __init__(self, mean: np.ndarray, components: np.ndarray):
         self.mean = np.asarray(mean, dtype=np.float64)  # (d,)

@@ -48,7 +48,9 @@ preferred = preferred_method(model.dim, sel.path)
 if st.session_state.get("gen_method") not in methods or st.session_state.get("gen_ckpt") != str(sel.path):
     st.session_state.update(gen_method=preferred, gen_ckpt=str(sel.path))  # a new checkpoint starts on its best map
 method = st.selectbox("Map", methods, format_func=METHODS.get, key="gen_method",
-                      help="PCA maps (and d = 2) invert exactly; UMAP and t-SNE maps by interpolating the codes around the spot.")
+                      help="A spot on a PCA map becomes the point of the map's plane in code space: exact when d = 2, "
+                           "for d > 2 the directions the map does not show stay at the mean. UMAP and t-SNE maps are "
+                           "inverted by interpolating the codes around the spot.")
 proj = projection_or_stop(codes, method, sel.path)
 state_key = f"{sel.path}:{method}"
 if st.session_state.get("gen_state_key") != state_key:  # another map: old spots mean nothing here
