@@ -254,7 +254,7 @@ def group_mig(codes: np.ndarray, factors: dict[str, np.ndarray], layout: dict[st
     """The mutual information gap with groups of units: for each factor, I(factor; its group) minus the
     best single unit outside the group, averaged over factors. A factor's group is the g units the
     layout gives it (fixed: a model built to the layout, DC-IGN), else the g units most informative about it, so
-    every model is scored on groups of the same sizes. With one unit per factor it is the MIG; a
+    every model is scored on groups of the same sizes. With one unit per factor and no fixed layout it is the MIG; a
     perfectly disentangled code in any layout scores 1, where the MIG gives a factor that owns two
     units about 0 (its best unit minus its other unit)."""
     mi = mutual_information(codes, factors, bins)
@@ -360,10 +360,14 @@ def load_disentangle(ckpt_dir: str | Path | None = None) -> DisentangleRun:
 def mig_table(results: dict) -> pd.DataFrame:
     """MIG and the gap per factor (rows) for each method (columns), the group MIG and its gaps when
     measured, plus each method's held-out error."""
+    def column(r: dict) -> dict:
+        col = {"MIG": r["mig"], **{f"gap {f}": g for f, g in r["gaps"].items()}}
+        if "group_mig" in r:  # runs saved before the group MIG existed have none
+            col["group MIG"] = r["group_mig"]
+            col.update({f"group gap {f}": g for f, g in r["group_gaps"].items()})
+        return col
+
     methods = results["methods"]
-    table = pd.DataFrame({m: {"MIG": r["mig"], **{f"gap {f}": g for f, g in r["gaps"].items()},
-                              **({"group MIG": r["group_mig"], **{f"group gap {f}": g for f, g in r["group_gaps"].items()}}
-                                 if "group_mig" in r else {})}
-                          for m, r in methods.items()})
+    table = pd.DataFrame({m: column(r) for m, r in methods.items()})
     table.loc["held-out error (SSE)"] = [r["recon_sse"] for r in methods.values()]
     return table
