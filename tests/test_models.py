@@ -171,3 +171,20 @@ def test_vae_samples_with_the_posterior_std_and_reports_the_elbo_without_beta():
     assert float(terms["recon"]) == pytest.approx(float(recon), rel=1e-5)
     assert float(terms["elbo"]) == pytest.approx(-(float(recon) + kl), rel=1e-5)  # no beta in the ELBO
     assert float(terms["loss"]) == pytest.approx(float(recon) + 3.0 * kl, rel=1e-5)
+
+
+def test_active_fraction_and_dead_units_of_a_sparse_ae_built_to_have_them(digits):
+    """Four ReLU units wired by hand: two never fire, one always fires, one fires when a pixel is bright."""
+    model = build_model(ModelConfig("sparse-ae", digits.image_shape, 4))
+    pixel = 27  # a central pixel of the 8 x 8 digits
+    linear = torch.nn.Linear(64, 4)
+    with torch.no_grad():
+        linear.weight.zero_()
+        linear.bias.copy_(torch.tensor([-1.0, 1.0, -0.5, -1.0]))
+        linear.weight[2, pixel] = 1.0  # unit 2 fires when the pixel exceeds 0.5
+    model.encoder = torch.nn.Sequential(torch.nn.Flatten(), linear)
+    got = evaluate_model(model, digits)
+    bright = float((digits.x_test.flatten(1)[:, pixel] > 0.5).float().mean())
+    assert 0.1 < bright < 0.9
+    assert got["dead_units"] == 2
+    assert got["active_fraction"] == pytest.approx((1 + bright) / 4, abs=1e-6)
