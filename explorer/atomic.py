@@ -19,9 +19,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def remove_orphans(target: Path) -> None:
-    """Delete the temporary files or folders of earlier writes of target whose process died (e.g. kill -9)."""
-    for tmp in target.parent.glob(f".{target.name}.tmp-*"):
+def remove_dead_temps(folder: Path, pattern: str) -> None:
+    """Delete the temporary files or folders matching pattern in folder (named `....tmp-<PID>...`) whose
+    process died (e.g. kill -9); a live process's are left alone."""
+    for tmp in Path(folder).glob(pattern):
         pid = tmp.name.rsplit(".tmp-", 1)[1].split("-", 1)[0]
         if not pid.isdigit() or _alive(int(pid)):
             continue
@@ -29,6 +30,11 @@ def remove_orphans(target: Path) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             tmp.unlink(missing_ok=True)
+
+
+def remove_orphans(target: Path) -> None:
+    """Delete the temporary files or folders of earlier writes of target whose process died."""
+    remove_dead_temps(target.parent, f".{target.name}.tmp-*")
 
 
 def atomic_write_dir(target: Path, write) -> None:

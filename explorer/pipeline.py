@@ -132,8 +132,9 @@ def train_checkpoint(spec: str, family: str, dim: int, train_config: TrainConfig
     else:  # PCA is its own baseline
         pca_metrics, pca_path = model_metrics, path
     all_metrics = with_pca_beside(model_metrics, pca_metrics)
-    train_meta = {"config": asdict(train_config), "steps": result.steps, "seconds": result.seconds, "validation_seconds": result.validation_seconds,
-                  "best_step": result.best_step, "cancelled": result.cancelled, "distributed": distributed.describe(),
+    train_meta = {"config": asdict(train_config), "steps": result.steps, "seconds": result.seconds,
+                  "validation_seconds": result.validation_seconds, "best_step": result.best_step,
+                  "cancelled": result.cancelled, "distributed": distributed.describe(),
                   "history": [{"step": h.step, "epoch": h.epoch, "train_loss": h.train_loss, "val_loss": h.val_loss}
                               for h in result.history]}
     if not result.cancelled:

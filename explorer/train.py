@@ -160,7 +160,10 @@ def fit(model: Autoencoder, x_train: torch.Tensor | Images, x_val: torch.Tensor 
     (explorer.distributed.init called first) gradients are averaged across ranks; callbacks run on rank 0."""
     config = config or TrainConfig()
     callbacks = (callbacks or []) if distributed.is_main() else []
-    device = distributed.device() if distributed.active() else torch.device(config.device) if config.device else best_device()
+    if distributed.active():
+        device = distributed.device()
+    else:
+        device = torch.device(config.device) if config.device else best_device()
     torch.manual_seed(config.seed)
     model.to(device)
     result = TrainResult()
@@ -175,7 +178,7 @@ def fit(model: Autoencoder, x_train: torch.Tensor | Images, x_val: torch.Tensor 
     model.to(memory_format=layout)
     total = result.steps = resolve_steps(config, len(x_train))
     every = math.ceil(total / EVALUATIONS)
-    decay = config.weight_decay if getattr(model, "decays", False) else 0.0
+    decay = config.weight_decay if getattr(model, "decays", False) else 0.0  # experiments train plain nn.Modules too
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=decay)
     averaged = copy.deepcopy(model) if config.ema else model  # Polyak averaging: smoother, generalises better
     step_loss = _Loss(model)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from explorer.atomic import _alive, atomic_write_file
+from explorer.atomic import atomic_write_file, remove_dead_temps
 from explorer.errors import ExplorerError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
@@ -124,7 +124,7 @@ def _read(stem: Path, key: str) -> FolderCache | None:
 def _build(stem, key, root, entries, labelled, size, color, progress) -> FolderCache:
     """Decode every file into a PID-named temporary .npy, rename it into place, then write the JSON."""
     stem.parent.mkdir(parents=True, exist_ok=True)
-    remove_dead_temps(stem.parent)
+    remove_dead_temps(stem.parent, ".*.tmp-*")  # dead builds' leftovers: never read
     stem.with_suffix(".json").unlink(missing_ok=True)  # from here on the entry is not trusted
     tmp = _temp_name(stem, "npy")
     try:
@@ -237,11 +237,3 @@ def _remove_stale(stem: Path) -> None:
     for old in stem.parent.glob(f"{folder_id}-*"):
         if old.name.split(".", 1)[0] != stem.name:
             old.unlink(missing_ok=True)
-
-
-def remove_dead_temps(folder: Path) -> None:
-    """Delete temporary files of builds whose process has died (e.g. kill -9); they are never read."""
-    for tmp in folder.glob(".*.tmp-*"):
-        pid = tmp.name.rsplit(".tmp-", 1)[1].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            tmp.unlink(missing_ok=True)

@@ -3,7 +3,8 @@
 Up to EXACT_MAX_PIXELS pixels per image the covariance matrix is accumulated in float64 over the stored
 images and diagonalised: exact PCA, as scikit-learn's full SVD gives it, in one pass and memory D x D.
 Beyond, randomized subspace iteration on the same covariance (Halko, Martinsson & Tropp 2011), each pass
-streamed over the data: memory D x (d + 10), a few passes.
+streamed over the data: memory D x (d + 10), a pass for the mean and a few more.
+Sums are taken around the first batch's mean, so float64 keeps its digits on any pixel scale.
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ def _flat(xb: torch.Tensor) -> torch.Tensor:
 
 
 def _mean_and_variance(x: Images, batch_size: int) -> tuple[torch.Tensor, float]:
-    """The pixel mean (D,) and the total variance (trace of the covariance, biased), in one pass.
-    Sums are taken around the first batch's mean, so float64 keeps its digits on any pixel scale."""
+    """The pixel mean (D,) and the total variance (trace of the covariance, biased), in one pass."""
     shift, total, sq = None, 0.0, 0.0
     for xb in x.batches(batch_size):
         xb = _flat(xb)
@@ -36,13 +36,19 @@ def _mean_and_variance(x: Images, batch_size: int) -> tuple[torch.Tensor, float]
     return shift + delta, sq / n - float(delta.pow(2).sum())
 
 
-def _exact(x: Images, mean: torch.Tensor, k: int, batch_size: int):
-    cov = torch.zeros(len(mean), len(mean), dtype=torch.float64)
+def _exact(x: Images, k: int, batch_size: int):
+    """(mean, total variance, top-k variances, top-k components) from the covariance, in one pass."""
+    shift, total, scatter = None, 0.0, 0.0
     for xb in x.batches(batch_size):
-        c = _flat(xb) - mean
-        cov.addmm_(c.T, c)
-    var, vecs = torch.linalg.eigh(cov / len(x))  # ascending
-    return var.flip(0)[:k].clamp_min(0), vecs.flip(1)[:, :k].T
+        xb = _flat(xb)
+        shift = xb.mean(0) if shift is None else shift
+        centred = xb - shift
+        total = total + centred.sum(0)
+        scatter = scatter + centred.T @ centred
+    delta = total / len(x)
+    cov = scatter / len(x) - torch.outer(delta, delta)
+    var, vecs = torch.linalg.eigh(cov)  # ascending
+    return shift + delta, float(cov.trace()), var.flip(0)[:k].clamp_min(0), vecs.flip(1)[:, :k].T
 
 
 def _randomized(x: Images, mean: torch.Tensor, k: int, batch_size: int):
@@ -86,10 +92,10 @@ class PCAModel(Autoencoder):
         x = as_images(x)
         n, D = len(x), self.config.n_pixels
         k = min(self.dim, n, D)  # d may exceed what the data allows; extra rows stay zero
-        mean, total_var = _mean_and_variance(x, batch_size)
         if D <= EXACT_MAX_PIXELS:
-            var, comps = _exact(x, mean, k, batch_size)
+            mean, total_var, var, comps = _exact(x, k, batch_size)
         else:
+            mean, total_var = _mean_and_variance(x, batch_size)
             var, comps = _randomized(x, mean, k, batch_size)
         var = var * n / max(n - 1, 1)  # unbiased, as scikit-learn reports it
         self.mean_.copy_(mean.float())

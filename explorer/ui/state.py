@@ -15,7 +15,8 @@ from explorer.errors import ExplorerError
 from explorer.models.base import Autoencoder
 
 
-@st.cache_resource(show_spinner="Loading the dataset (a folder of image files is decoded once into a cache; that first time can take minutes) ...")
+@st.cache_resource(show_spinner="Loading the dataset (a folder of image files is decoded once into a cache; "
+                                "that first time can take minutes) ...")
 def cached_dataset(spec: str, image_size: int | None = None, color: str = "gray") -> Dataset:
     return load_dataset(spec, image_size=image_size, color=color)
 
