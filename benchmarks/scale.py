@@ -33,29 +33,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from explorer.datasets import load_dataset
+from explorer.datasets.generated import warped_batches
 
 BATCH = 64  # the CLI's default batch size, passed explicitly so samples/s is steps x BATCH
-GEN_BATCH = 10_000  # images warped at a time: generating 1M never holds more than one batch in memory
 RSS_TARGET_GB = 3.0
 REPO = Path(__file__).resolve().parent.parent
-
-
-def warp(source: torch.Tensor, idx: np.ndarray, seed: int) -> np.ndarray:
-    """source[idx] (uint8 (n, 1, 28, 28)), each image rotated, scaled and shifted at random -> (n, 28, 28)."""
-    g = torch.Generator().manual_seed(seed)
-    x = source[torch.from_numpy(idx)].float()
-    n = len(x)
-    angle = (torch.rand(n, generator=g) * 2 - 1) * math.radians(15)
-    scale = 0.9 + 0.2 * torch.rand(n, generator=g)
-    shift = (torch.rand(n, 2, generator=g) * 2 - 1) * (3 / 14)  # grid units: the image spans 2, i.e. 14 px per unit
-    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale  # affine_grid maps output -> input: divide
-    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid, align_corners=False).round().clamp(0, 255).to(torch.uint8)[:, 0].numpy()
 
 
 def make_images(work: Path, n: int, source: torch.Tensor) -> Path:
@@ -65,10 +50,8 @@ def make_images(work: Path, n: int, source: torch.Tensor) -> Path:
         return path
     tmp = work / f".images-{n}.tmp.npy"
     out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, 28, 28))
-    order = np.random.default_rng(0).permutation(len(source))  # mnist5k is sorted by digit: mix every prefix
-    for start in range(0, n, GEN_BATCH):
-        stop = min(start + GEN_BATCH, n)
-        out[start:stop] = warp(source, order[np.arange(start, stop) % len(source)], seed=start)
+    for start, stop, images, _ in warped_batches(source, None, n):
+        out[start:stop] = images
     out.flush()
     del out
     os.replace(tmp, path)

@@ -1,4 +1,4 @@
-"""`explorer` command line: train, evaluate, embed, list, ship. Bad input: one line on stderr, exit 2."""
+"""`explorer` command line: train, evaluate, embed, neighbors, list, ship. Bad input: one line on stderr, exit 2."""
 
 from __future__ import annotations
 
@@ -56,6 +56,26 @@ def build_parser() -> argparse.ArgumentParser:
                                      "in parallel under torchrun) and optionally written, with labels, to .csv or .parquet")
     p.add_argument("checkpoint")
     p.add_argument("--out", help="also write a table of the codes (.csv or .parquet)")
+    p.add_argument("--data-root")
+
+    p = sub.add_parser("maps", help="2-D maps of a checkpoint's codes (PCA, UMAP, t-SNE), stored beside it for the app; "
+                                    "UMAP and t-SNE are fitted on a sample of a large set and place the rest")
+    p.add_argument("checkpoint")
+    p.add_argument("--method", action="append", choices=["pca", "umap", "tsne"],
+                   help="a map to compute (repeatable; default pca and umap)")
+    p.add_argument("--data-root")
+
+    p = sub.add_parser("neighbors", help="the k nearest images to a dataset image or an image file, in the code "
+                                         "space (the approximate index is built once and stored beside the checkpoint)")
+    p.add_argument("checkpoint")
+    query = p.add_mutually_exclusive_group(required=True)
+    query.add_argument("--index", type=int, help="row number of a dataset image (itself excluded from the answer)")
+    query.add_argument("--image", help="an image file (PNG, JPEG), converted to the dataset's kind of image")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--metric", choices=["euclidean", "cosine"], default="euclidean")
+    p.add_argument("--method", choices=["auto", "exact", "approximate"], default="auto",
+                   help="auto: exact search up to 20,000 images, the stored approximate index above")
+    p.add_argument("--json", action="store_true")
     p.add_argument("--data-root")
 
     p = sub.add_parser("list", help="datasets, models and checkpoints")
@@ -228,6 +248,87 @@ def cmd_embed(args) -> int:
     return 0
 
 
+def cmd_maps(args) -> int:
+    import time
+
+    import numpy as np
+    from tqdm import tqdm
+
+    from explorer.codes import codes_for
+    from explorer.project import FIT_SAMPLE, METHODS, estimated_seconds, project, stored_projection
+
+    model, _, dataset = _load_for_checkpoint(args.checkpoint, args.data_root)
+    codes = np.asarray(codes_for(args.checkpoint, model, dataset))
+    n = len(codes)
+    for method in args.method or ("pca", "umap"):
+        if stored_projection(codes, method, args.checkpoint) is not None:
+            print(f"{METHODS[method]} map of {n:,} codes: already stored in {args.checkpoint}")
+            continue
+        sample = f", fitted on {FIT_SAMPLE[method]:,} sampled codes" if n > FIT_SAMPLE.get(method, n) else ""
+        print(f"{METHODS[method]} of {n:,} codes{sample}: about {estimated_seconds(method, n):.0f} s", file=sys.stderr)
+        start = time.perf_counter()
+        with tqdm(total=n, desc=METHODS[method], unit="code", file=sys.stderr) as bar:
+            project(codes, method, args.checkpoint, progress=lambda placed, _: bar.update(placed - bar.n))
+            bar.update(n - bar.n)
+        print(f"stored the {METHODS[method]} map of {n:,} codes in {args.checkpoint} ({time.perf_counter() - start:.1f} s)")
+    return 0
+
+
+def cmd_neighbors(args) -> int:
+    from pathlib import Path
+
+    import numpy as np
+
+    from explorer.codes import codes_for
+    from explorer.evaluate import encode_all
+    from explorer.neighbors import APPROX_THRESHOLD, NeighborIndex, build_index, index_path, stored_index
+    from explorer.query_image import data_style, from_upload
+
+    if args.k < 1:
+        raise ExplorerError(f"--k must be a positive integer, got {args.k}")
+    model, _, dataset = _load_for_checkpoint(args.checkpoint, args.data_root)
+    if args.index is not None and not 0 <= args.index < len(dataset):
+        raise ExplorerError(f"--index {args.index} is out of range: the dataset has {len(dataset):,} images, "
+                            f"numbered 0 to {len(dataset) - 1}")
+    codes = codes_for(args.checkpoint, model, dataset)
+    if args.index is not None:
+        vector, query = np.asarray(codes[args.index]), args.index
+    else:
+        path = Path(args.image)
+        if not path.is_file():
+            raise ExplorerError(f"{path}: no such image file; give the path of a PNG or JPEG")
+        image = from_upload(path.read_bytes(), data_style(dataset.images), name=str(path)).image  # (C, H, W)
+        vector, query = encode_all(model, image[None]).numpy()[0], str(path)
+    approximate = args.method == "approximate" or (args.method == "auto" and len(codes) > APPROX_THRESHOLD)
+    index = stored_index(args.checkpoint, codes, args.metric) if approximate else None
+    if index is None and approximate:
+        print(f"building the neighbour index of {len(codes):,} codes (once: it is stored beside the checkpoint) ...",
+              file=sys.stderr)
+        index = build_index(args.checkpoint, codes, args.metric, method="approximate")
+        path = index_path(args.checkpoint, args.metric)
+        where = f"stored in {path}" if path.is_file() else "kept in memory only: the folder is read-only"
+        print(f"built in {index.build_seconds_:.1f} s, {where}", file=sys.stderr)
+    elif index is None:
+        index = NeighborIndex(args.metric, "exact").fit(codes)
+    idx, dist = index.query(vector, args.k, exclude=args.index)
+    labels = None if dataset.labels is None else dataset.labels[idx[0]]
+    found = [{"index": int(i), "distance": float(d), "label": None if labels is None else int(labels[r])}
+             for r, (i, d) in enumerate(zip(idx[0], dist[0]))]
+    if args.json:
+        print(json.dumps({"query": query, "k": args.k, "metric": args.metric, "neighbors": found,
+                          "index": {"method": index.method_, "build_seconds": round(index.build_seconds_, 3)}}))
+        return 0
+    names = dataset.class_names
+    print(f"the {args.k} nearest to {'image ' if args.index is not None else ''}{query} in code space "
+          f"({args.metric}, {index.method_} search)")
+    print(f"{'rank':>4} {'index':>9} {'distance':>10}" + ("  label" if labels is not None else ""))
+    for rank, nb in enumerate(found, 1):
+        label = "" if labels is None else f"  {names[nb['label']] if nb['label'] < len(names) else nb['label']}"
+        print(f"{rank:>4} {nb['index']:>9} {nb['distance']:>10.4f}{label}")
+    return 0
+
+
+
 def cmd_list(args) -> int:
     from explorer.checkpoints import list_checkpoints, read_config
     from explorer.datasets import DATASETS
@@ -330,7 +431,8 @@ def cmd_ship(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "embed": cmd_embed, "list": cmd_list, "denoise": cmd_denoise,
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "embed": cmd_embed, "maps": cmd_maps,
+            "neighbors": cmd_neighbors, "list": cmd_list, "denoise": cmd_denoise,
             "pretrain": cmd_pretrain, "swap": cmd_swap,
             "disentangle": cmd_disentangle, "ship": cmd_ship}
 

@@ -141,13 +141,39 @@ def _label_text(frame: pd.DataFrame) -> np.ndarray | None:
     return None
 
 
+def _density(points: np.ndarray, frame: pd.DataFrame):
+    """A large map as one density picture: (RGBA image, ranges, class names, their colours)."""
+    from explorer import density
+    from explorer.mapplot import DENSITY_PIXELS, PALETTE, extent
+
+    labels = _label_text(frame)
+    classes, names = pd.factorize(labels) if labels is not None else (None, [])
+    ranges = extent(points)
+    image = density.render(points, *ranges, *DENSITY_PIXELS, classes=classes, palette=PALETTE)
+    return image, ranges, list(names), [PALETTE[i % len(PALETTE)] for i in range(len(names))]
+
+
 def map_figure(points: np.ndarray, frame: pd.DataFrame, title: str):
     """A standalone plotly scatter of the map, one trace per class (legend toggles classes), hover
-    shows index and label. SVG scatter, not WebGL, so the exported page draws anywhere."""
+    shows index and label. SVG scatter, not WebGL, so the exported page draws anywhere. Above
+    DENSITY_ABOVE points, one density picture instead (a page of a million SVG points would not open)."""
     import plotly.graph_objects as go
+
+    from explorer.mapplot import DENSITY_ABOVE
 
     labels = _label_text(frame)
     fig = go.Figure()
+    if len(points) > DENSITY_ABOVE:
+        from explorer.density import png_data_uri
+
+        image, ((x0, x1), (y0, y1)), names, colours = _density(points, frame)
+        fig.add_layout_image(source=png_data_uri(image), xref="x", yref="y", x=x0, y=y1, sizex=x1 - x0,
+                             sizey=y1 - y0, sizing="stretch", layer="below")
+        for name, colour in zip(names, colours):  # legend entries; the colours live in the picture
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name, marker=dict(color=colour)))
+        fig.update_layout(title=title, height=700, width=900, template="plotly_white", legend_title_text="label",
+                          xaxis=dict(range=[x0, x1], showgrid=False), yaxis=dict(range=[y0, y1], showgrid=False))
+        return fig
     groups = [(None, np.ones(len(points), bool))] if labels is None else [
         (name, labels == name) for name in pd.unique(labels)]
     for name, mask in groups:
@@ -169,10 +195,19 @@ def map_png(points: np.ndarray, frame: pd.DataFrame, title: str, dpi: int = 150)
     import matplotlib
     from matplotlib.figure import Figure  # no pyplot: no global state, no display needed
 
+    from explorer.mapplot import DENSITY_ABOVE
+
     labels = _label_text(frame)
     fig = Figure(figsize=(7, 6), dpi=dpi)
     ax = fig.add_subplot()
-    if labels is None:
+    if len(points) > DENSITY_ABOVE:  # a million dots would take minutes and hide each other: their density
+        from matplotlib.patches import Patch
+
+        image, ((x0, x1), (y0, y1)), names, colours = _density(points, frame)
+        ax.imshow(image, extent=(x0, x1, y0, y1), aspect="auto", interpolation="nearest")
+        if names:
+            ax.legend(handles=[Patch(color=c, label=n) for n, c in zip(names, colours)], fontsize="small", title="label")
+    elif labels is None:
         ax.scatter(points[:, 0], points[:, 1], s=3, alpha=0.7)
     else:
         cmap = matplotlib.colormaps["tab10" if len(pd.unique(labels)) <= 10 else "tab20"]

@@ -17,10 +17,10 @@ from scipy.spatial import cKDTree
 from explorer.errors import ExplorerError
 
 
-def _as_points(points) -> np.ndarray:
-    p = np.atleast_2d(np.asarray(points, dtype=np.float64))  # (n, 2)
-    if p.ndim != 2 or p.shape[1] != 2:
-        raise ExplorerError(f"map points must have shape (n, 2), got {np.shape(points)}")
+def _as_points(points, dim: int = 2) -> np.ndarray:
+    p = np.atleast_2d(np.asarray(points, dtype=np.float64))  # (n, dim)
+    if p.ndim != 2 or p.shape[1] != dim:
+        raise ExplorerError(f"points must have shape (n, {dim}), got {np.shape(points)}")
     return p
 
 
@@ -40,7 +40,9 @@ class LinearInverse:
 
 
 class NeighbourInverse:
-    """Inverse-distance-weighted mean of the codes of the k map points nearest to a spot."""
+    """Inverse-distance-weighted mean of the codes of the k map points nearest to a spot.
+
+    Also used the other way round (keys = codes, values = map points) to place codes on a fitted map."""
 
     def __init__(self, points: np.ndarray, codes: np.ndarray, k: int = 8, power: float = 2.0):
         points, codes = np.asarray(points, dtype=np.float64), np.asarray(codes, dtype=np.float32)
@@ -52,7 +54,7 @@ class NeighbourInverse:
 
     def weights(self, points) -> tuple[np.ndarray, np.ndarray]:
         """Neighbour ids (n, k) and their weights (n, k): non-negative, summing to 1 per row."""
-        dist, idx = self.tree.query(_as_points(points), k=self.k)
+        dist, idx = self.tree.query(_as_points(points, self.tree.m), k=self.k)
         dist, idx = dist.reshape(len(idx), -1), idx.reshape(len(idx), -1)
         scale = max(float(np.median(dist[:, -1])), 1e-12)  # keeps weights finite and unit-free
         w = 1.0 / np.maximum(dist / scale, 1e-9) ** self.power

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from explorer import distributed
@@ -61,7 +62,20 @@ def ensure_pca(dataset: Dataset, path: Path, dim: int, meta_extra: dict | None =
     save_checkpoint(pca, path, {**meta, "metrics": pca_metrics, "pca_metrics": pca_metrics,
                                 "train": {"seconds": 0.0}})
     store_codes(path, pca, dataset, together=False, codes=codes)
+    store_map_and_index(path, codes)
     return pca, pca_metrics, path
+
+
+def store_map_and_index(path: Path, codes: np.ndarray) -> None:
+    """What the pages need to open at once on a large set, stored beside the checkpoint: the PCA map of the
+    codes (UMAP and t-SNE take minutes: `explorer maps`) and, where search is approximate, the neighbour index."""
+    from explorer.neighbors import APPROX_THRESHOLD, build_index
+    from explorer.project import project
+
+    if codes.shape[1] > 2:  # a 2-D code is its own map
+        project(codes, "pca", path)
+    if len(codes) > APPROX_THRESHOLD:
+        build_index(path, codes)
 
 
 def pca_baseline(dataset: Dataset, ckpt_dir: str | Path, config: dict):
@@ -142,4 +156,5 @@ def train_checkpoint(spec: str, family: str, dim: int, train_config: TrainConfig
                                       "beats_pca": beats_pca(all_metrics), "pca_checkpoint": pca_path.name,
                                       "train": train_meta})
         store_codes(path, model, dataset, together=False, codes=codes)  # rank 0 alone: the others are done
+        store_map_and_index(path, codes)
     return path, all_metrics, result

@@ -5,6 +5,8 @@ transform / inverse_transform. UMAP and t-SNE cost seconds to minutes (UMAP's fi
 numba compilation), so each map is computed once per checkpoint and kept on disk as
 <checkpoint>/projections/<method>.npz: float32 points plus what the inverse needs, no pickles,
 written atomically. A probe of the codes it was fitted on guards against a retrained model.
+On a large set they are fitted on a sample and place the rest (FIT_SAMPLE); `explorer maps CKPT` computes
+them with a progress bar, and a page only computes one after saying what and for about how long.
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from explorer.errors import ExplorerError
 from explorer.inverse import LinearInverse, NeighbourInverse
 
 METHODS = {"direct": "codes (d = 2)", "pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
-TSNE_MAX = 20_000  # sklearn's Barnes-Hut t-SNE takes many minutes beyond this on a laptop
+# UMAP and t-SNE are fitted on at most this many codes (a seeded sample); the rest are placed afterwards:
+# by UMAP's own transform, and for t-SNE (which has none) at the distance-weighted mean of the map points
+# of their 8 nearest sampled codes. sklearn's Barnes-Hut t-SNE takes many minutes beyond 20,000 here.
+FIT_SAMPLE = {"umap": 50_000, "tsne": 20_000}
+PLACE_CHUNK = 20_000  # codes placed per step (one tick of the progress bar)
+# Seconds on the 2-core reference machine (README, benchmarks/maps.py), for the page's "about how long":
+# fit = a + b x fitted codes, then c per placed code.
+COST = {"umap": (20.0, 7.5e-4, 1.8e-4), "tsne": (2.0, 6e-3, 7e-5), "pca": (0.1, 0.0, 2e-7), "direct": (0.0, 0.0, 0.0)}
 PROJECTIONS = "projections"
 
 
@@ -67,12 +76,13 @@ class Projection:
         self.n_neighbors, self.n_epochs = n_neighbors, n_epochs
 
     # -- fitting -------------------------------------------------------------------------------
-    def fit(self, codes) -> "Projection":
+    def fit(self, codes, progress=None) -> "Projection":
+        """progress(done, total): called as codes get their map points (UMAP and t-SNE only)."""
         codes = np.asarray(codes, dtype=np.float32)  # (N, d)
         n, d = codes.shape
         if n < 3:
             raise ExplorerError(f"need at least 3 codes to draw a map, got {n}")
-        self.mean_, self.components_ = None, None
+        self.mean_, self.components_, self.fitted_rows_ = None, None, None
         if self.method == "direct":
             if d != 2:
                 raise ExplorerError(f"'direct' shows codes as they are and needs d = 2, got d = {d}; pick PCA, UMAP or t-SNE")
@@ -81,30 +91,49 @@ class Projection:
         elif self.method == "pca":
             from sklearn.decomposition import PCA
 
+            if d < 2:
+                raise ExplorerError(f"a PCA map needs codes with at least 2 dimensions, these have {d}")
             pca = PCA(n_components=2, random_state=self.random_state).fit(codes.astype(np.float64))
             self.mean_, self.components_ = pca.mean_.astype(np.float32), pca.components_.astype(np.float32)
-            if pca.n_components_ < 2 or d < 2:
-                raise ExplorerError("PCA needs codes with at least 2 dimensions")
             points = (codes - self.mean_) @ self.components_.T
-        elif self.method == "umap":
-            points = self._umap(codes)
         else:
-            points = self._tsne(codes)
+            points = self._fit_sample_place_rest(codes, progress)
         self._set(points, codes)
         return self
 
-    def _umap(self, codes: np.ndarray) -> np.ndarray:
+    def _fit_sample_place_rest(self, codes: np.ndarray, progress) -> np.ndarray:
+        """UMAP or t-SNE of up to FIT_SAMPLE codes; every other code placed on that map, chunk by chunk."""
+        n, limit = len(codes), FIT_SAMPLE[self.method]
+        rng = np.random.default_rng(self.random_state)
+        fitted = np.arange(n) if n <= limit else np.sort(rng.choice(n, limit, replace=False))
+        points = np.empty((n, 2), np.float32)
+        if self.method == "umap":
+            reducer = self._umap(len(fitted))
+            points[fitted] = reducer.fit_transform(codes[fitted])
+            place = reducer.transform
+        else:
+            points[fitted] = self._tsne(codes[fitted])
+            place = NeighbourInverse(codes[fitted], points[fitted])  # codes -> map points, the same interpolation
+        if progress:
+            progress(len(fitted), n)
+        rest = np.setdiff1d(np.arange(n), fitted)
+        for start in range(0, len(rest), PLACE_CHUNK):
+            rows = rest[start : start + PLACE_CHUNK]
+            points[rows] = place(codes[rows])
+            if progress:
+                progress(len(fitted) + start + len(rows), n)
+        self.fitted_rows_ = None if len(fitted) == n else fitted
+        return points
+
+    def _umap(self, n: int):
         import umap  # slow import (numba); only when asked for
 
-        reducer = umap.UMAP(n_components=2, n_neighbors=min(self.n_neighbors, len(codes) - 1), min_dist=0.1,
-                            n_epochs=self.n_epochs, random_state=self.random_state, n_jobs=1)
-        return reducer.fit_transform(codes)
+        return umap.UMAP(n_components=2, n_neighbors=min(self.n_neighbors, n - 1), min_dist=0.1,
+                         n_epochs=self.n_epochs, random_state=self.random_state, n_jobs=1)
 
     def _tsne(self, codes: np.ndarray) -> np.ndarray:
         from sklearn.manifold import TSNE
 
-        if len(codes) > TSNE_MAX:
-            raise ExplorerError(f"t-SNE on {len(codes)} points would take too long here (limit {TSNE_MAX}); use UMAP")
         perplexity = min(30.0, (len(codes) - 1) / 3)
         return TSNE(n_components=2, perplexity=perplexity, init="pca", max_iter=500,  # converged enough for a picture
                     random_state=self.random_state).fit_transform(codes)
@@ -146,6 +175,8 @@ class Projection:
         arrays = {"method": np.array(self.method), "points": self.points_, "probe": self.codes_[probe_rows(len(self.codes_))]}
         if self.is_linear:
             arrays.update(mean=self.mean_, components=self.components_)
+        if self.fitted_rows_ is not None:
+            arrays.update(fitted=self.fitted_rows_)
         return atomic_write_file(path, lambda f: np.savez(f, **arrays))
 
     @classmethod
@@ -157,17 +188,20 @@ class Projection:
                 method, points, probe = str(f["method"]), f["points"], f["probe"]
                 mean = f["mean"] if "mean" in f else None
                 components = f["components"] if "components" in f else None
+                fitted = f["fitted"] if "fitted" in f else None
         except (OSError, ValueError, KeyError) as exc:
             raise ExplorerError(f"{path}: unreadable stored projection ({type(exc).__name__}); delete it to recompute") from None
         if points.shape != (len(codes), 2) or not same_codes(probe, codes):
             raise ExplorerError(f"{path}: stored projection was made from other codes; delete it to recompute")
-        return cls.from_points(points, codes, method, mean, components)
+        return cls.from_points(points, codes, method, mean, components, fitted)
 
     @classmethod
-    def from_points(cls, points, codes, method: str = "umap", mean=None, components=None) -> "Projection":
-        """A map made elsewhere (points (N, 2) for codes (N, d)); mean / components make it linear."""
+    def from_points(cls, points, codes, method: str = "umap", mean=None, components=None,
+                    fitted=None) -> "Projection":
+        """A map made elsewhere (points (N, 2) for codes (N, d)); mean / components make it linear;
+        fitted: the rows it was fitted on, when a sample."""
         proj = cls(method)
-        proj.mean_, proj.components_ = mean, components
+        proj.mean_, proj.components_, proj.fitted_rows_ = mean, components, fitted
         proj._set(points, np.asarray(codes, dtype=np.float32))
         return proj
 
@@ -180,31 +214,50 @@ _MEMORY: OrderedDict = OrderedDict()  # (path, method, fingerprint) -> Projectio
 _MEMORY_SIZE = 16
 
 
-def project(codes, method: str, ckpt_dir: str | Path | None = None) -> Projection:
-    """The map of these codes: from memory, else from <ckpt_dir>/projections/<method>.npz, else fitted (and stored)."""
+def estimated_seconds(method: str, n: int) -> float:
+    """About how long fitting and storing this map of n codes takes on the 2-core reference machine."""
+    a, b, c = COST[method]
+    fitted = min(n, FIT_SAMPLE.get(method, n))
+    return a + b * fitted + c * (n - fitted)
+
+
+def _remember(key: tuple, proj: Projection) -> Projection:
+    _MEMORY[key] = proj
+    while len(_MEMORY) > _MEMORY_SIZE:
+        _MEMORY.popitem(last=False)
+    return proj
+
+
+def stored_projection(codes, method: str, ckpt_dir: str | Path | None) -> Projection | None:
+    """The map of these codes from memory or from <ckpt_dir>/projections/<method>.npz; None when there is
+    none (or it is stale or corrupt). Never computes one."""
     codes = np.asarray(codes, dtype=np.float32)
     key = (str(ckpt_dir), method, fingerprint(codes))
     if key in _MEMORY:
         _MEMORY.move_to_end(key)
         return _MEMORY[key]
     path = projection_path(ckpt_dir, method) if ckpt_dir is not None else None
-    proj = None
-    if path is not None and path.is_file():
+    if path is None or not path.is_file():
+        return None
+    try:
+        return _remember(key, Projection.load(path, codes))
+    except ExplorerError:
+        return None  # stale or corrupt: the caller recomputes it and overwrites
+
+
+def project(codes, method: str, ckpt_dir: str | Path | None = None, progress=None) -> Projection:
+    """The map of these codes: stored (see stored_projection), else fitted and stored beside the checkpoint."""
+    codes = np.asarray(codes, dtype=np.float32)
+    proj = stored_projection(codes, method, ckpt_dir)
+    if proj is not None:
+        return proj
+    proj = Projection(method).fit(codes, progress)
+    if ckpt_dir is not None:
         try:
-            proj = Projection.load(path, codes)
-        except ExplorerError:
-            proj = None  # stale or corrupt: recompute and overwrite
-    if proj is None:
-        proj = Projection(method).fit(codes)
-        if path is not None:
-            try:
-                proj.save(path)
-            except OSError:
-                pass  # a read-only checkpoint folder: keep the map in memory only
-    _MEMORY[key] = proj
-    while len(_MEMORY) > _MEMORY_SIZE:
-        _MEMORY.popitem(last=False)
-    return proj
+            proj.save(projection_path(ckpt_dir, method))
+        except OSError:
+            pass  # a read-only checkpoint folder: keep the map in memory only
+    return _remember((str(ckpt_dir), method, fingerprint(codes)), proj)
 
 
 def baseline_points(pca_codes) -> np.ndarray:
@@ -220,21 +273,25 @@ def baseline_points(pca_codes) -> np.ndarray:
 
 
 def map_metrics(points, dataset, trust_max: int = 2000) -> dict[str, float]:
-    """How good a 2-D map is, on the held-out split: kNN accuracy (labels) and trustworthiness (pixels)."""
+    """How good a 2-D map is, on the held-out split: kNN accuracy (labels) and trustworthiness (pixels).
+
+    Both on at most so many held-out images as evaluate_model scores, so a million-point map is measured in seconds."""
     from explorer import metrics
+    from explorer.evaluate import KNN_MAX, _evenly_spaced
 
     points = np.asarray(points)
     out = {}
     if dataset.labels is not None:
+        scored = dataset.test_idx[_evenly_spaced(len(dataset.test_idx), KNN_MAX)]
         out["knn_acc"] = metrics.knn_accuracy(points[dataset.train_idx], dataset.y_train,
-                                              points[dataset.test_idx], dataset.y_test)
+                                              points[scored], dataset.labels[scored])
     test = dataset.test_idx[:trust_max]  # trustworthiness is O(n^2)
     out["trustworthiness"] = metrics.trustworthiness(dataset.images[test].numpy(), points[test])
     return out
 
 
 def precompute(ckpt_dir: str | Path, dataset=None, methods=("pca", "umap")) -> dict[str, Path]:
-    """Compute and store the maps of one checkpoint's codes (for shipping, so the app opens fast)."""
+    """Compute and store the maps of one checkpoint's codes (so the app opens on them at once)."""
     from explorer.checkpoints import load_checkpoint, read_config
     from explorer.codes import codes_for
     from explorer.datasets import load_dataset
@@ -247,29 +304,8 @@ def precompute(ckpt_dir: str | Path, dataset=None, methods=("pca", "umap")) -> d
     codes = np.asarray(codes_for(ckpt_dir, model, dataset))
     out = {}
     for method in methods:
-        if method == "direct" or (method == "tsne" and len(codes) > TSNE_MAX):
-            continue
-        if method == "pca" and codes.shape[1] == 2:
+        if method not in methods_for(codes.shape[1]) or (method == "pca" and codes.shape[1] == 2):
             continue  # d = 2 is shown directly; PCA of it is only a rotation
         project(codes, method, ckpt_dir)
         out[method] = projection_path(ckpt_dir, method)
     return out
-
-
-def main(argv=None) -> None:
-    """python -m explorer.project CKPT_DIR... : precompute and store PCA and UMAP maps."""
-    import argparse
-    import time
-
-    ap = argparse.ArgumentParser(description=main.__doc__)
-    ap.add_argument("ckpt_dirs", nargs="+")
-    ap.add_argument("--methods", default="pca,umap")
-    args = ap.parse_args(argv)
-    for ckpt in args.ckpt_dirs:
-        t = time.perf_counter()
-        done = precompute(ckpt, methods=tuple(args.methods.split(",")))
-        print(f"{ckpt}: {', '.join(done) or 'nothing'} in {time.perf_counter() - t:.1f} s", flush=True)
-
-
-if __name__ == "__main__":
-    main()

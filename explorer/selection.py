@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 GRID_ID = -1  # customdata of the invisible grid points under the data
 
 
@@ -81,3 +83,49 @@ def clicked_xy(event: Any) -> tuple[float, float] | None:
     data = [p for p in points if _row_id(p) not in (None, GRID_ID)]
     point = (data or points)[0]  # a data point wins over the grid point under it
     return float(point["x"]), float(point["y"])
+
+
+def lasso_polygon(event: Any) -> np.ndarray | None:
+    """(M, 2) vertices of the last lasso selection; None without one."""
+    lassos = _selection(event).get("lasso") or []
+    if not lassos or not lassos[-1].get("x") or not lassos[-1].get("y"):
+        return None
+    return np.column_stack([lassos[-1]["x"], lassos[-1]["y"]]).astype(np.float64)
+
+
+def ids_in_area(event: Any, points: np.ndarray) -> np.ndarray | None:
+    """Row ids of ALL points (N, 2) inside the event's box or lasso, computed here rather than in the browser
+    (a density map sends no points to select); None when the event is no area selection."""
+    box, polygon = box_range(event), lasso_polygon(event)
+    if box is not None:
+        (x0, x1), (y0, y1) = box
+        inside = (points[:, 0] >= x0) & (points[:, 0] <= x1) & (points[:, 1] >= y0) & (points[:, 1] <= y1)
+        return np.flatnonzero(inside)
+    if polygon is not None:
+        from matplotlib.path import Path
+
+        (x0, y0), (x1, y1) = polygon.min(0), polygon.max(0)
+        near = np.flatnonzero((points[:, 0] >= x0) & (points[:, 0] <= x1) & (points[:, 1] >= y0) & (points[:, 1] <= y1))
+        return near[Path(polygon).contains_points(points[near])]  # the bounding box first: fewer points to test
+    return None
+
+
+def nearest_row(points: np.ndarray, xy: tuple[float, float]) -> int:
+    """The row whose map point lies nearest the spot (brute force: ~10 ms for a million points)."""
+    d2 = (points[:, 0] - xy[0]) ** 2 + (points[:, 1] - xy[1]) ** 2
+    return int(np.argmin(d2))
+
+
+def picked_rows(event: Any, points: np.ndarray, dense: bool) -> tuple[list[int], bool]:
+    """(row ids, whether an area was selected) that an event picks on a map of `points` (N, 2).
+
+    Markers carry their row ids. On a density map (dense) there are none to pick: a box or lasso selects
+    every point inside it, and a click (on the invisible grid) picks the image nearest the spot."""
+    area = is_area_selection(event)
+    if not dense:
+        return selected_ids(event), area
+    if area:
+        inside = ids_in_area(event, points)
+        return ([] if inside is None else inside.tolist()), True
+    ids, spot = selected_ids(event), clicked_xy(event)  # a ringed (selected) image can be clicked itself
+    return (ids[:1] if ids else [] if spot is None else [nearest_row(points, spot)]), False

@@ -6,9 +6,10 @@ import torch
 
 from explorer.evaluate import decode_all
 from explorer.inverse import grid_points, interpolate
-from explorer.mapplot import map_figure, tile_images, upscale
+from explorer.mapplot import tile_images, upscale
 from explorer.project import METHODS, methods_for, preferred_method
 from explorer.selection import box_range, clicked_xy
+from explorer.ui.mapview import zoomable_map
 from explorer.ui.state import ensure_app_navigation, projection_or_stop, show_row, sidebar, to_display
 
 MAX_SLIDERS = 16
@@ -31,9 +32,8 @@ def big(image: torch.Tensor, px: int = 224) -> np.ndarray:
     return upscale(arr, max(1, px // arr.shape[0]))
 
 
-def on_map_select() -> None:
+def on_map_select(event, rows, area) -> None:
     """A click (a data point or the invisible grid under it) or a box picks the spot to decode."""
-    event = st.session_state.get("gen_map")
     xy = clicked_xy(event)
     if xy is not None:
         st.session_state["gen_click"] = xy
@@ -60,9 +60,8 @@ click = st.session_state.get("gen_click")
 # -- click anywhere -----------------------------------------------------------------------------
 map_col, out_col = st.columns([3, 2])
 with map_col:
-    fig = map_figure(proj.points_, labels=ds.labels, class_names=ds.class_names, clicked=click, height=560)
-    st.plotly_chart(fig, key="gen_map", on_select=on_map_select, selection_mode=("points", "box"),
-                    config={"displaylogo": False})
+    zoomable_map("gen_map", state_key, proj.points_, on_pick=on_map_select, selection_mode=("points", "box"),
+                 labels=ds.labels, class_names=ds.class_names, clicked=click, height=560)
 with out_col:
     if click is None:
         st.info("Click anywhere on the map, empty space included: the spot is mapped back to a code and decoded.")

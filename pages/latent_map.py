@@ -7,9 +7,8 @@ import streamlit as st
 import torch
 
 from explorer.evaluate import reconstruct
-from explorer.mapplot import map_figure
 from explorer.project import METHODS, baseline_points, map_metrics, methods_for, preferred_method
-from explorer.selection import is_area_selection, selected_ids
+from explorer.ui.mapview import zoomable_map
 from explorer.ui.state import ensure_app_navigation, projection_or_stop, show_row, sidebar
 
 MAX_SHOWN = 120  # images drawn for a box / lasso selection
@@ -28,12 +27,16 @@ def cached_map_metrics(key: str, _points: np.ndarray, _dataset) -> dict:
     return map_metrics(_points, _dataset)
 
 
-def on_select(chart_key: str) -> None:
+def on_pick(chart_key: str, event, ids: list[int], area: bool) -> None:
     """The newest selection on either map becomes the page's selection (highlighted on both maps)."""
-    event = st.session_state.get(chart_key)
-    ids = selected_ids(event)
     if ids:
-        st.session_state["map_selection"] = {"ids": ids, "area": is_area_selection(event), "source": chart_key}
+        st.session_state["map_selection"] = {"ids": ids, "area": area, "source": chart_key}
+
+
+@st.cache_resource(max_entries=8)
+def cached_baseline(key: str, _pca_codes: np.ndarray) -> np.ndarray:
+    """PCA's own 2-D map, one array per checkpoint (so its density picture is drawn once, not per click)."""
+    return np.ascontiguousarray(baseline_points(_pca_codes))
 
 
 def stamp(path) -> str:
@@ -52,14 +55,18 @@ color = ds.factors.get(color_by) if color_by not in ("label", "none") else None
 proj = projection_or_stop(codes, method, sel.path)
 
 selection = st.session_state.get("map_selection") or {}
-highlight = [i for i in selection.get("ids", []) if 0 <= i < len(ds)]
+highlight = np.asarray(selection.get("ids", []), dtype=np.int64)
+highlight = highlight[(highlight >= 0) & (highlight < len(ds))]
 style = dict(labels=ds.labels, class_names=ds.class_names, color=color, color_name=color_by, highlight=highlight, grid=False)
 
 left, right = st.columns(2)
 with left:
     st.subheader(f"{sel.label}: {METHODS[method]}")
-    st.plotly_chart(map_figure(proj.points_, **style), key="map_model", on_select=partial(on_select, "map_model"),
-                    selection_mode=("points", "box", "lasso"), config={"displaylogo": False})
+    zoomable_map("map_model", f"{sel.path}:{method}", proj.points_, on_pick=partial(on_pick, "map_model"), **style)
+    if proj.fitted_rows_ is not None:
+        st.caption(f"{METHODS[method]} fitted on {len(proj.fitted_rows_):,} sampled codes; "
+                   + ("the rest placed by UMAP's transform." if method == "umap" else
+                      "the rest placed at the weighted mean of their 8 nearest sampled codes' map points."))
     m = cached_map_metrics(f"{stamp(sel.path)}:{method}", proj.points_, ds)
     st.caption(" · ".join([f"kNN accuracy **{m['knn_acc']:.3f}**"] * ("knn_acc" in m)
                           + [f"trustworthiness **{m['trustworthiness']:.3f}**"]) + " (2-D map, held-out images)")
@@ -69,15 +76,15 @@ with right:
         st.info(f"No PCA baseline at d={sel.model.dim} for this dataset yet; training a model fits one beside it.")
     else:
         st.subheader("PCA baseline: first two principal components")
-        base = baseline_points(pca_codes)
-        st.plotly_chart(map_figure(base, **style), key="map_pca", on_select=partial(on_select, "map_pca"),
-                        selection_mode=("points", "box", "lasso"), config={"displaylogo": False})
+        base = cached_baseline(stamp(sel.pca_path), pca_codes)
+        zoomable_map("map_pca", str(sel.pca_path), base, on_pick=partial(on_pick, "map_pca"), **style)
         m = cached_map_metrics(f"{stamp(sel.pca_path)}:baseline", base, ds)
         st.caption(" · ".join([f"kNN accuracy **{m['knn_acc']:.3f}**"] * ("knn_acc" in m)
                               + [f"trustworthiness **{m['trustworthiness']:.3f}**"]) + " (2-D map, held-out images)")
 
-if not highlight:
-    st.info("Click a point to see its image and reconstruction; draw a box or lasso (toolbar) to see a group.")
+if not len(highlight):
+    st.info("Click a point to see its image and reconstruction (on a density map, the image nearest the spot); "
+            "draw a box or lasso (toolbar) to see a group: every image inside it, however many.")
     st.stop()
 
 label_of = (lambda i: ds.class_names[ds.labels[i]]) if ds.labels is not None else (lambda i: "-")
@@ -85,7 +92,7 @@ if st.button("Clear selection", key="map_clear"):
     st.session_state.pop("map_selection", None)
     st.rerun()
 if not selection.get("area") and len(highlight) == 1:
-    i = highlight[0]
+    i = int(highlight[0])
     st.subheader(f"Image {i} (label {label_of(i)})")
     x = ds.images[i : i + 1]
     row = [x, reconstruct(sel.model, x)]
@@ -97,7 +104,8 @@ if not selection.get("area") and len(highlight) == 1:
     show_row(torch.cat(row), captions, width=140)
 else:
     shown = highlight[:MAX_SHOWN]
-    labels = ", ".join(f"{name}: {n}" for name, n in zip(*np.unique([label_of(i) for i in highlight], return_counts=True)))
+    labels = ", ".join(f"{ds.class_names[k]}: {n}" for k, n in zip(*np.unique(ds.labels[highlight], return_counts=True))
+                       ) if ds.labels is not None else "-"
     st.subheader(f"{len(highlight)} selected images" + (f" (first {MAX_SHOWN} shown)" if len(highlight) > MAX_SHOWN else ""))
     st.caption(f"labels: {labels}")
     show_row(ds.images[shown], [str(i) for i in shown], width=56)

@@ -6,15 +6,15 @@ import streamlit as st
 
 from explorer.errors import ExplorerError
 from explorer.evaluate import encode_all
-from explorer.mapplot import map_figure
-from explorer.neighbors import APPROX_THRESHOLD, METHODS, METRICS, NeighborIndex, neighbors_of
+from explorer.mapplot import DENSITY_ABOVE
+from explorer.neighbors import APPROX_THRESHOLD, METHODS, METRICS, NeighborIndex, build_index, neighbors_of, stored_index
 from explorer.project import fingerprint, project
 from explorer.query_image import data_style, from_canvas, from_upload
-from explorer.selection import selected_ids
+from explorer.ui.mapview import zoomable_map
 from explorer.ui.state import ensure_app_navigation, show_row, sidebar
 
 SOURCES = ["Click a point", "Index", "Upload an image", "Draw"]
-RECALL_QUERIES = 200
+PIXEL_SEARCH_MAX = 100_000_000  # values (images x pixels) up to which raw pixels are searched (exactly, in memory)
 
 ensure_app_navigation()
 st.title("Similar images")
@@ -26,15 +26,43 @@ if sel is None:
 ds = sel.dataset
 
 
-@st.cache_resource(show_spinner="Building the neighbour index (the first approximate one in a session compiles "
-                                "pynndescent's numba code: up to a minute) ...", max_entries=24)
-def cached_index(key: tuple, metric: str, method: str, _vectors: np.ndarray) -> NeighborIndex:
-    return NeighborIndex(metric=metric, method=method).fit(_vectors)
+@st.cache_resource(show_spinner=False, max_entries=24)
+def cached_exact(key: tuple, metric: str, _vectors: np.ndarray) -> NeighborIndex:
+    return NeighborIndex(metric=metric, method="exact").fit(_vectors)
 
 
-@st.cache_data(show_spinner="Measuring the approximate index's recall against exact search ...", max_entries=64)
-def cached_recall(key: tuple, metric: str, method: str, k: int, _index: NeighborIndex) -> float:
-    return _index.recall(k, n_queries=RECALL_QUERIES)
+@st.cache_resource(show_spinner="Reading the stored neighbour index (or building it: seconds) ...", max_entries=24)
+def cached_approximate(key: tuple, ckpt_dir: str, metric: str, _vectors: np.ndarray, build: bool):
+    """The index stored beside the checkpoint; when there is none, built and stored if `build`, else None."""
+    index = stored_index(ckpt_dir, _vectors, metric)
+    if index is None and build:
+        index = build_index(ckpt_dir, _vectors, metric, method="approximate")  # kept here if the folder is read-only
+    return index
+
+
+def search_index(key: tuple, vectors: np.ndarray, ckpt_dir, metric: str, method: str) -> NeighborIndex:
+    """Exact search, or the approximate index stored beside the checkpoint. A missing one is built here only
+    for a small set (a moment) or when asked for; meanwhile exact search answers."""
+    wanted = method == "approximate" or (method == "auto" and len(vectors) > APPROX_THRESHOLD)
+    if not wanted or ckpt_dir is None:
+        return cached_exact(key, metric, vectors)
+    asked = st.session_state.setdefault("similar_build", set())  # indexes built on request stay in use
+    build = key in asked or len(vectors) <= APPROX_THRESHOLD
+    index = cached_approximate(key, str(ckpt_dir), metric, vectors, build)
+    if index is None and st.button(f"Build the approximate index of {len(vectors):,} codes (seconds; stored beside "
+                                   "the checkpoint)", key=f"similar_build_{ckpt_dir}_{metric}"):
+        asked.add(key)
+        index = cached_approximate(key, str(ckpt_dir), metric, vectors, True)
+    if index is None:
+        st.caption(f"No stored approximate index for {ckpt_dir.name}: exact search answers meanwhile "
+                   f"(or build it with `explorer neighbors {ckpt_dir} --index 0`).")
+        return cached_exact(key, metric, vectors)
+    return index
+
+
+@st.cache_resource(show_spinner="Reading every image's pixels for raw-pixel search ...", max_entries=4)
+def cached_pixels(spec: str, options: tuple, _images) -> np.ndarray:
+    return _images[:].flatten(1).numpy()  # (N, pixels) float32
 
 
 @st.cache_data(max_entries=16)
@@ -42,13 +70,20 @@ def cached_style(spec: str, options: tuple, _images):
     return data_style(_images)
 
 
-# ---- the three spaces: name -> (title, vectors (N, D), encoder of a new image, or None for pixels) ----
+def on_click(event, rows, area) -> None:
+    if rows:
+        st.session_state["similar_clicked"] = rows[0]
+
+
+# ---- the three spaces: name -> (title, vectors (N, D), encoder of a new image or None for pixels, checkpoint) ----
 codes = sel.codes()
-spaces = {"code space": (f"{sel.label} code space", codes, sel.model)}
+spaces = {"code space": (f"{sel.label} code space", codes, sel.model, sel.path)}
 pca = sel.pca()
 if pca is not None:
-    spaces["PCA space"] = (f"PCA space, d = {sel.model.dim}", sel.pca_codes(), pca[0])
-spaces["pixels"] = (f"raw pixels, {int(np.prod(ds.image_shape))} values", ds.images[:].flatten(1).numpy(), None)
+    spaces["PCA space"] = (f"PCA space, d = {sel.model.dim}", sel.pca_codes(), pca[0], sel.pca_path)
+n_pixels = int(np.prod(ds.image_shape))
+if len(ds) * n_pixels <= PIXEL_SEARCH_MAX:
+    spaces["pixels"] = (f"raw pixels, {n_pixels} values", cached_pixels(sel.spec, sel.dataset_options, ds.images), None, None)
 
 # ---- controls ----------------------------------------------------------------------------------------
 c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
@@ -56,7 +91,8 @@ source = c1.radio("Query", SOURCES, horizontal=True, key="similar_source")
 k = c2.slider("k neighbours", 1, 30, 10, key="similar_k")
 metric = c3.radio("Distance", METRICS, horizontal=True, key="similar_metric")
 method = c4.selectbox("Search", METHODS, key="similar_method",
-                      help=f"auto: exact search up to {APPROX_THRESHOLD:,} images, an approximate pynndescent index above")
+                      help=f"auto: exact search up to {APPROX_THRESHOLD:,} images, above that the approximate index stored "
+                           "beside the checkpoint. Raw pixels are always searched exactly.")
 
 # ---- the query: a dataset row (its own vectors, itself excluded) or a new image (encoded here) -------
 row, image = None, None
@@ -65,16 +101,11 @@ for state_key in ("similar_clicked", "similar_index"):  # none yet, or a row rem
     if st.session_state.get(state_key, len(ds)) >= len(ds):
         st.session_state[state_key] = default_row
 if source == "Click a point":
-    points = project(codes, "pca", sel.path).points_  # (N, 2), stored beside the checkpoint
-    fig = map_figure(points, ds.labels, ds.class_names, grid=False, height=380,
-                     title=f"PCA of the {sel.label} codes: click a point")
-    event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key="similar_map")
-    ids = selected_ids(event)
-    if ids:
-        st.session_state["similar_clicked"] = ids[0]
+    points = project(codes, "pca", sel.path).points_  # (N, 2), stored beside the checkpoint; seconds at most
+    zoomable_map("similar_map", str(sel.path), points, on_pick=on_click, selection_mode="points", labels=ds.labels,
+                 class_names=ds.class_names, grid=False, height=380, title=f"PCA of the {sel.label} codes: click a point")
     row = st.session_state["similar_clicked"]
-    if not ids:
-        st.caption(f"No point clicked yet: showing image {row}.")
+    st.caption(f"Query: image {row}" + (" (the one nearest the spot you clicked)" if len(codes) > DENSITY_ABOVE else ""))
 elif source == "Index":
     row = int(st.number_input(f"Image index (0 to {len(ds) - 1})", 0, len(ds) - 1, key="similar_index"))
 else:
@@ -125,10 +156,10 @@ if row is None and ds.labels is not None:
 
 # ---- search each space -------------------------------------------------------------------------------
 results = {}
-for name, (title, vectors, encoder) in spaces.items():
+for name, (title, vectors, encoder, ckpt_dir) in spaces.items():
     # pixels depend on the dataset alone; codes also on the model (the fingerprint catches a retrained one)
-    key = (sel.spec, sel.dataset_options, name) + (() if encoder is None else (fingerprint(vectors),))
-    index = cached_index(key, metric, method, vectors)
+    key = (sel.spec, sel.dataset_options, name) + (() if encoder is None else (str(ckpt_dir), fingerprint(vectors)))
+    index = search_index(key, vectors, ckpt_dir, metric, method)
     if row is not None:
         vector = vectors[row]
     elif encoder is None:
@@ -140,15 +171,14 @@ for name, (title, vectors, encoder) in spaces.items():
     except ExplorerError as exc:
         st.error(str(exc))
         st.stop()
-    recall = cached_recall(key, metric, method, k, index) if index.method_ == "approximate" else None
-    results[name] = (title, index, found, recall)
+    results[name] = (title, index, found)
 
 if query_label is not None:
     cols = st.columns(len(results))
-    for col, (name, (_, _, found, _)) in zip(cols, results.items()):
+    for col, (name, (_, _, found)) in zip(cols, results.items()):
         col.metric(f"precision@{k} in {name}", f"{found.precision:.2f}")
 
-for name, (title, index, found, recall) in results.items():
+for name, (title, index, found) in results.items():
     st.subheader(f"In {title}")
     if found.precision is not None:
         st.caption(f"precision@{k} = **{found.precision:.2f}**: {int(round(found.precision * k))} of {k} share "
@@ -160,8 +190,12 @@ for name, (title, index, found, recall) in results.items():
     label_text = [f"{names[label]} · " for label in found.labels] if found.labels is not None else [""] * k
     captions = [f"{text}#{i} · {d:.2f}" for text, i, d in zip(label_text, found.indices, found.distances)]
     show_row(ds.images[found.indices], captions, width=80)
-    if recall is not None:
-        st.caption(f"Approximate index (pynndescent, built in {index.build_seconds_:.1f} s): recall@{k} against "
-                   f"exact search = **{recall:.3f}**, measured on {RECALL_QUERIES} images of the dataset.")
+    if index.method_ == "approximate":
+        st.caption(f"Approximate index (IVF: {index.n_probe_} of {len(index.centroids_):,} cells searched per query; "
+                   f"built in {index.build_seconds_:.1f} s, stored beside the checkpoint): recall@10 against exact "
+                   f"search **{index.recall_:.3f}**, measured on indexed images at build time.")
     else:
         st.caption(f"Exact search over {index.n_samples_:,} images, {metric} distance.")
+if "pixels" not in spaces:
+    st.caption(f"Raw pixels are not searched at this size ({len(ds):,} images of {n_pixels:,} values: more than "
+               f"{PIXEL_SEARCH_MAX:,} values to hold in memory); code spaces are.")

@@ -122,3 +122,29 @@ def test_kill_9_during_training_leaves_no_checkpoint_and_a_rerun_succeeds(tmp_pa
     rerun = subprocess.run(cmd[:-4] + ["--steps", "50", "--out", str(out)], capture_output=True, text=True, cwd=ROOT)
     assert rerun.returncode == 0, rerun.stderr
     assert (out / "model.safetensors").is_file() and (out / "config.json").is_file()
+
+
+def test_train_stores_the_pca_map_and_maps_adds_a_sampled_tsne(trained, capsys, monkeypatch):
+    from explorer import project as P
+
+    _, out = trained
+    assert (out / "projections" / "pca.npz").is_file()  # stored at training time: the pages open on it
+    monkeypatch.setitem(P.FIT_SAMPLE, "tsne", 500)  # t-SNE of 500 digits, the other 1,297 placed on it
+    assert main(["maps", str(out), "--method", "tsne", "--method", "pca"]) == 0
+    printed = capsys.readouterr()
+    assert "t-SNE of 1,797 codes, fitted on 500 sampled codes: about" in printed.err  # said before it starts
+    assert "stored the t-SNE map of 1,797 codes" in printed.out and "PCA map of 1,797 codes: already stored" in printed.out
+    import numpy as np
+
+    with np.load(out / "projections" / "tsne.npz", allow_pickle=False) as f:
+        assert f["points"].shape == (1797, 2) and len(f["fitted"]) == 500
+
+
+def test_a_pca_map_of_one_dimensional_codes_is_refused_in_one_line(tmp_path, capsys):
+    out = tmp_path / "digits" / "pca-d1"
+    assert main(["train", "--dataset", "digits", "--model", "pca", "--dim", "1", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["maps", str(out), "--method", "pca"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "needs codes with at least 2 dimensions" in err[-1] and not any("Traceback" in line for line in err)
+    assert not (out / "projections" / "pca.npz").exists()

@@ -118,3 +118,18 @@ def test_map_html_and_png(codes, frame):
     img = Image.open(io.BytesIO(png))
     assert img.size == (7 * 150, 6 * 150)
     assert np.asarray(img.convert("L")).std() > 5  # something was drawn
+
+
+def test_a_map_of_many_points_is_exported_as_their_density():
+    from explorer.mapplot import DENSITY_ABOVE
+
+    n = DENSITY_ABOVE * 2
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(n, 2)).astype(np.float32)
+    frame = pd.DataFrame({"index": np.arange(n), "class": rng.choice(["cat", "dog"], n)})
+    fig = export.map_figure(points, frame, "big")
+    assert len(fig.layout.images) == 1 and all(t.x == (None,) for t in fig.data)  # no point per image
+    assert sorted(t.name for t in fig.data) == ["cat", "dog"]
+    assert len(export.map_html(points, frame, "big")) < 8_000_000  # plotly.js itself is about 5 MB
+    png = Image.open(io.BytesIO(export.map_png(points, frame, "big")))
+    assert png.size[0] > 500 and np.asarray(png.convert("L")).std() > 10  # a drawn picture, not a blank one

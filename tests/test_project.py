@@ -128,3 +128,31 @@ def test_umap_map_beats_pca_and_is_precomputed_beside_a_checkpoint(tmp_path, dig
     assert u["knn_acc"] > 0.9 and u["knn_acc"] > p["knn_acc"] + 0.2  # UMAP separates the ten digits
     # the fast inverse returns a data point's own code
     np.testing.assert_allclose(umap_map.inverse_transform(umap_map.points_[:2]), codes[:2], atol=1e-5)
+
+
+@pytest.mark.parametrize("method", ["tsne", "umap"])
+def test_a_large_set_is_fitted_on_a_sample_and_the_rest_placed_among_their_kind(tmp_path, digits, pixels,
+                                                                              monkeypatch, method):
+    monkeypatch.setitem(P.FIT_SAMPLE, method, 600)  # 600 of the 1,797 digits fitted, 1,197 placed
+    calls = []
+    proj = Projection(method).fit(pixels, progress=lambda done, total: calls.append((done, total)))
+    fitted = proj.fitted_rows_
+    assert len(fitted) == 600 and len(np.unique(fitted)) == 600 and proj.points_.shape == (len(pixels), 2)
+    assert calls[0] == (600, len(pixels)) and calls[-1] == (len(pixels), len(pixels))
+    placed = np.setdiff1d(np.arange(len(pixels)), fitted)
+    # a placed digit lands among fitted digits of its own class, nearly as often as fitted ones do
+    from explorer.metrics import knn_accuracy
+
+    acc = knn_accuracy(proj.points_[fitted], digits.labels[fitted], proj.points_[placed], digits.labels[placed])
+    assert acc > 0.85
+    proj.save(tmp_path / "map.npz")
+    again = Projection.load(tmp_path / "map.npz", pixels)
+    np.testing.assert_array_equal(again.fitted_rows_, fitted)
+    np.testing.assert_array_equal(again.points_, proj.points_)
+
+
+def test_time_estimates_grow_with_the_set_and_the_sample_caps_the_fit():
+    assert P.estimated_seconds("pca", 1_000_000) < 5
+    assert P.estimated_seconds("umap", 5_000) < P.estimated_seconds("umap", 50_000) < P.estimated_seconds("umap", 10**6)
+    fit_only = P.estimated_seconds("tsne", P.FIT_SAMPLE["tsne"])
+    assert P.estimated_seconds("tsne", 10**6) - fit_only < fit_only * 2  # placing is cheap next to fitting

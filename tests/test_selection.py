@@ -63,3 +63,25 @@ def test_lasso_selection():
 def test_non_numeric_customdata_is_ignored():
     e = event([point(0, 0, "abc"), point(0, 0, None), point(1, 1, [])])
     assert selected_ids(e) == []
+
+
+def test_area_selections_are_computed_over_all_points():
+    import numpy as np
+
+    from explorer.selection import ids_in_area, nearest_row, picked_rows
+
+    pts = np.random.default_rng(0).uniform(-1, 1, size=(200_000, 2))
+    box = event(box=[{"x": [0.5, 0.0], "y": [0.0, 0.5]}])  # corners in either order
+    want = np.flatnonzero((pts[:, 0] >= 0) & (pts[:, 0] <= 0.5) & (pts[:, 1] >= 0) & (pts[:, 1] <= 0.5))
+    np.testing.assert_array_equal(ids_in_area(box, pts), want)
+    triangle = event(lasso=[{"x": [0, 1, 0], "y": [0, 0, 1]}])
+    got = ids_in_area(triangle, pts)
+    inside = (pts[:, 0] > 0) & (pts[:, 1] > 0) & (pts[:, 0] + pts[:, 1] < 1)
+    assert abs(len(got) - inside.sum()) <= 2 and inside[got].all()  # the edge itself may go either way
+    assert ids_in_area(event(points=[point(0, 0, 3)]), pts) is None  # a click is no area
+    # on a density map a click picks the image nearest the spot; on a marker map its own row id
+    spot = event(points=[point(0.3, -0.2, GRID_ID)])
+    assert picked_rows(spot, pts, dense=True) == ([nearest_row(pts, (0.3, -0.2))], False)
+    assert np.argmin(np.hypot(pts[:, 0] - 0.3, pts[:, 1] + 0.2)) == nearest_row(pts, (0.3, -0.2))
+    assert picked_rows(spot, pts, dense=False) == ([], False)
+    assert picked_rows(box, pts, dense=True)[0] == want.tolist()

@@ -5,6 +5,8 @@ images arrive in:
 - glyphs: the digits 0-9 drawn in the machine's fonts at random sizes, positions and angles (near-binary);
 - shapes: ten filled shapes in random grey levels on random grey backgrounds, blurred (smooth grayscale);
 - photos: colour crops of the photographs bundled in scikit-image, one class per photograph.
+And at any size, as one array: warped copies of mnist5k's digits (write_warped_digits), for maps, indexes
+and pages at a hundred thousand to a million images.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import math
 from pathlib import Path
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "/Library/Fonts", "C:/Windows/Fonts")
@@ -135,3 +139,44 @@ def write_folder(kind: str, folder, n: int = 2000, size: int | None = None, seed
     """Write a generated folder of the given kind (glyphs and shapes 28 x 28, photos 32 x 32 by default)."""
     size = size or (32 if kind == "photos" else 28)
     return WRITERS[kind](folder, n=n, size=size, seed=seed)
+
+
+WARP_BATCH = 10_000  # images warped at a time: generating a million never holds more than one batch as floats
+
+
+def warp(source: torch.Tensor, idx: np.ndarray, seed: int) -> np.ndarray:
+    """source[idx] (uint8 (n, 1, 28, 28)), each image rotated, scaled and shifted at random -> (n, 28, 28)."""
+    g = torch.Generator().manual_seed(seed)
+    x = source[torch.from_numpy(idx)].float()
+    n = len(x)
+    angle = (torch.rand(n, generator=g) * 2 - 1) * math.radians(15)
+    scale = 0.9 + 0.2 * torch.rand(n, generator=g)
+    shift = (torch.rand(n, 2, generator=g) * 2 - 1) * (3 / 14)  # grid units: the image spans 2, i.e. 14 px per unit
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale  # affine_grid maps output -> input: divide
+    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, align_corners=False).round().clamp(0, 255).to(torch.uint8)[:, 0].numpy()
+
+
+def warped_batches(source: torch.Tensor, labels: np.ndarray | None, n: int, seed: int = 0):
+    """(start, stop, images uint8 (b, 28, 28), labels (b,)) batches of n warped copies of source (uint8
+    (m, 1, 28, 28)): the copies cycle through source in a seeded order (mnist5k is sorted by digit, so
+    every prefix gets every class), each with its own rotation, scale and shift."""
+    order = np.random.default_rng(seed).permutation(len(source))
+    for start in range(0, n, WARP_BATCH):
+        stop = min(start + WARP_BATCH, n)
+        picks = order[np.arange(start, stop) % len(source)]
+        yield start, stop, warp(source, picks, seed=seed + start), None if labels is None else labels[picks]
+
+
+def write_warped_digits(path: str | Path, n: int, seed: int = 0) -> Path:
+    """An .npz (x: uint8 (n, 28, 28), y: labels) of n MNIST-like digits, each a warped copy of one of
+    mnist5k's 5,000: a large labelled set of real-looking digits, none two alike. Written atomically."""
+    from explorer.atomic import atomic_write_file
+    from explorer.datasets import load_dataset
+
+    mnist = load_dataset("mnist5k")
+    x, y = np.empty((n, 28, 28), np.uint8), np.empty(n, np.int64)
+    for start, stop, images, labels in warped_batches(mnist.pixels, mnist.labels, n, seed):
+        x[start:stop], y[start:stop] = images, labels
+    return atomic_write_file(Path(path), lambda f: np.savez(f, x=x, y=y))

@@ -165,16 +165,30 @@ def model_card(sel: Selection) -> None:
     st.sidebar.markdown("  \n".join(lines))
 
 
-def projection_or_stop(codes: np.ndarray, method: str, ckpt_dir: Path):
-    """The stored (or newly computed and stored) 2-D map of the codes; an st.error and stop on failure."""
-    from explorer.project import METHODS, project
+AUTO_MAP_SECONDS = 30  # a missing map estimated to take longer is only computed when asked for
 
+
+def projection_or_stop(codes: np.ndarray, method: str, ckpt_dir: Path):
+    """The stored 2-D map of the codes, or one computed now and stored: at once when it takes seconds,
+    else after a button that says how long. Never silently; an st.error and stop on failure."""
+    from explorer.project import METHODS, estimated_seconds, project, stored_projection
+
+    proj = stored_projection(codes, method, ckpt_dir)
+    if proj is not None:
+        return proj
+    what, secs = f"{METHODS[method]} map of {len(codes):,} codes", estimated_seconds(method, len(codes))
+    if secs > AUTO_MAP_SECONDS and not st.button(f"Compute the {what} now (about {secs:.0f} s)", key=f"compute_{method}"):
+        st.info(f"This checkpoint has no stored {what}. Compute it here, or beforehand with "
+                f"`explorer maps {ckpt_dir} --method {method}`; it is stored beside the checkpoint.")
+        st.stop()
+    bar = st.progress(0.0, text=f"Computing the {what}: about {secs:.0f} s, once per checkpoint ...")
     try:
-        with st.spinner(f"{METHODS[method]} of {len(codes)} codes (computed once per checkpoint, then read from disk) ..."):
-            return project(codes, method, ckpt_dir)
+        return project(codes, method, ckpt_dir, progress=lambda done, total: bar.progress(done / total))
     except ExplorerError as exc:
         st.error(str(exc))
         st.stop()
+    finally:
+        bar.empty()
 
 
 def to_display(images: torch.Tensor | np.ndarray) -> list[np.ndarray]:

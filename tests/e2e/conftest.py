@@ -6,6 +6,7 @@ in a test never touches the repository. A failing test leaves a screenshot in te
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -38,34 +39,43 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url(checkpoint_copy):
-    """Start `streamlit run app.py` headless; wait for /_stcore/health; yield the base URL."""
+@contextlib.contextmanager
+def serve(checkpoints: Path, log_name: str = "streamlit.log", env: dict | None = None):
+    """`streamlit run app.py` headless on these checkpoints; yields the base URL once /_stcore/health answers."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (make test does)")
     port = _free_port()
-    env = {**os.environ, "EXPLORER_CHECKPOINTS": str(checkpoint_copy), "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    log = open(ARTIFACTS.mkdir(exist_ok=True) or ARTIFACTS / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
+    env = {**os.environ, "EXPLORER_CHECKPOINTS": str(checkpoints), "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1",
+           **(env or {})}
+    ARTIFACTS.mkdir(exist_ok=True)
+    with open(ARTIFACTS / log_name, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
         try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.terminate()
-        pytest.fail("streamlit did not become healthy in 90 s; see test-artifacts/streamlit.log")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+            deadline = time.time() + 90
+            while time.time() < deadline:
+                try:
+                    if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                        break
+                except OSError:
+                    time.sleep(0.5)
+            else:
+                pytest.fail(f"streamlit did not become healthy in 90 s; see test-artifacts/{log_name}")
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def app_url(checkpoint_copy):
+    """The app on the session's copy of the shipped checkpoints."""
+    with serve(checkpoint_copy) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
