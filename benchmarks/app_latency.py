@@ -14,9 +14,10 @@ Uses Debian's chromium with the flags of tests/e2e/conftest.py. Prints a table.
 d=16 checkpoint trained on them by `explorer train` (which stores codes, PCA map and neighbour index beside
 it and the PCA baseline) and its UMAP map by `explorer maps` (timed; skipped with --no-umap). Then a fresh
 server: each page opened in turn (Latent map first, so it pays for loading the data) until its map is drawn
-and its script finished; and a click on each: a box selection on the Latent map until its images are listed,
-a click on the Generate map until the decoded image's caption is new, a click on the Similar map until the
-new query's neighbours are shown. Target: 10 s per page, 1 s per click.
+and its script finished; and --rounds clicks on each, at different spots (median): a box selection on the
+Latent map until its images are listed, a click on the Generate map until the decoded image's caption is new,
+a click on the Similar map until the new query's neighbours are shown. Target: 10 s per page, 1 s per click.
+The browser runs on the same 2 cores as the server, as in the tests.
 """
 
 from __future__ import annotations
@@ -115,17 +116,34 @@ def scale_checkpoint(work: Path, n: int, umap: bool) -> tuple[Path, dict[str, fl
     return ckpt.parent.parent, took
 
 
-def timed(page, act, pattern: str, before: str | None = None) -> float:
-    """Seconds from act() until text matching pattern (and unlike `before`) is shown and the script has finished."""
+def timed(page, act, pattern: str) -> float:
+    """Seconds from act() until new text matching pattern is shown and the script has finished."""
+    before = re.search(pattern, page.inner_text("body"))
     t = time.perf_counter()
     act()
-    page.wait_for_function(WAIT_TEXT_JS, arg=[pattern, before], timeout=120_000, polling=20)
+    page.wait_for_function(WAIT_TEXT_JS, arg=[pattern, before.group(0) if before else None], timeout=120_000,
+                           polling=20)
     page.wait_for_function(FINISHED_JS, timeout=120_000, polling=20)
     return time.perf_counter() - t
 
 
-def measure_large(page, url: str) -> dict[str, float]:
-    """Each map page opened in turn, then one click on each (see the module docstring)."""
+def box_selection(page, x: float, y: float, width: float, height: float):
+    """Choose plotly's box-select tool (not timed); return the drag from (x, y), width x height pixels."""
+    chart = page.locator(".js-plotly-plot").first
+    chart.hover()
+    chart.locator('[data-title="Box Select"]').click()
+
+    def drag():
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x + width, y + height, steps=4)
+        page.mouse.up()
+    return drag
+
+
+def measure_large(page, url: str, rounds: int) -> dict[str, float]:
+    """Each map page opened in turn, then `rounds` clicks on each at different spots, median
+    (see the module docstring)."""
     out = {}
     for path, title in PAGES_AT_SCALE:
         t = time.perf_counter()
@@ -133,28 +151,22 @@ def measure_large(page, url: str) -> dict[str, float]:
         page.wait_for_function(MAP_DRAWN_JS, timeout=300_000, polling=50)
         page.wait_for_function(FINISHED_JS, timeout=300_000, polling=50)
         out[f"open {title}"] = time.perf_counter() - t
-        left, top, width, height = page.evaluate(PLOT_AREA_JS, 0)
-        cx, cy = left + width / 2, top + height / 2
-        if path == "latent_map":
-            chart = page.locator(".js-plotly-plot").first
-            chart.hover()
-            chart.locator('[data-title="Box Select"]').click()
-
-            def box():
-                page.mouse.move(cx - width / 8, cy - height / 8)
-                page.mouse.down()
-                page.mouse.move(cx + width / 8, cy + height / 8, steps=4)
-                page.mouse.up()
-
-            out["box selection on the Latent map -> its images"] = timed(page, box, r"[\d,]+ selected images")
-        elif path == "generate":
-            out["click on the Generate map -> decoded image"] = timed(
-                page, lambda: page.mouse.click(cx + width / 5, cy - height / 5), r"decoded at \([^)]*\)")
-        else:
-            before = re.search(r"Query: image \d+", page.inner_text("body"))
-            out["click on the Similar map -> neighbours"] = timed(
-                page, lambda: page.mouse.click(cx - width / 6, cy + height / 6), r"Query: image \d+",
-                before.group(0) if before else None)
+        times = []
+        for i in range(rounds):  # spots along a diagonal of the plot's middle
+            left, top, width, height = page.evaluate(PLOT_AREA_JS, 0)
+            x, y = left + width * (0.3 + 0.08 * i), top + height * (0.35 + 0.06 * i)
+            if path == "latent_map":
+                act, pattern = box_selection(page, x, y, width / 6, height / 6), r"[\d,]+ selected images"
+            elif path == "generate":
+                act, pattern = (lambda: page.mouse.click(x, y)), r"decoded at \([^)]*\)"
+            else:
+                act, pattern = (lambda: page.mouse.click(x, y)), r"Query: image \d+"
+            times.append(timed(page, act, pattern))
+            page.wait_for_timeout(300)
+        what = {"latent_map": "box selection on the Latent map -> its images",
+                "generate": "click on the Generate map -> decoded image",
+                "similar": "click on the Similar map -> neighbours"}[path]
+        out[f"{what} (median of {rounds})"] = statistics.median(times)
     return out
 
 
@@ -172,7 +184,7 @@ def main_large(args) -> None:
             server = start_server(root, port, log)
             try:
                 wait_healthy(f"http://127.0.0.1:{port}", time.time() + 90)
-                times = measure_large(page, f"http://127.0.0.1:{port}")
+                times = measure_large(page, f"http://127.0.0.1:{port}", args.rounds)
             finally:
                 server.terminate()
                 server.wait(timeout=20)

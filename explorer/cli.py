@@ -328,7 +328,6 @@ def cmd_neighbors(args) -> int:
     return 0
 
 
-
 def cmd_list(args) -> int:
     from explorer.checkpoints import list_checkpoints, read_config
     from explorer.datasets import DATASETS

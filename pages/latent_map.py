@@ -66,7 +66,7 @@ with left:
     if proj.fitted_rows_ is not None:
         st.caption(f"{METHODS[method]} fitted on {len(proj.fitted_rows_):,} sampled codes; "
                    + ("the rest placed by UMAP's transform." if method == "umap" else
-                      "the rest placed at the weighted mean of their 8 nearest sampled codes' map points."))
+                      "the rest placed beside the nearest sampled code's point (t-SNE has no transform)."))
     m = cached_map_metrics(f"{stamp(sel.path)}:{method}", proj.points_, ds)
     st.caption(" · ".join([f"kNN accuracy **{m['knn_acc']:.3f}**"] * ("knn_acc" in m)
                           + [f"trustworthiness **{m['trustworthiness']:.3f}**"]) + " (2-D map, held-out images)")

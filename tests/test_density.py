@@ -47,8 +47,14 @@ def test_over_composites_and_png_round_trips():
 
     from PIL import Image
 
-    back = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))))
-    np.testing.assert_array_equal(back, out)
+    def decoded(uri):
+        return np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).convert("RGBA"))
+
+    np.testing.assert_array_equal(decoded(uri), out)  # few colours: exact
+    pts, labels = clustered(200_000)
+    picture = density.render(pts, (-1, 6), (-1, 3), 320, 240, classes=labels, palette=["#1f77b4", "#ff7f0e", "#2ca02c"])
+    uri = density.png_data_uri(picture)  # thousands of colours, reduced to a palette of 256
+    assert np.abs(decoded(uri).astype(int) - picture).mean() < 3 and len(uri) < picture.nbytes
 
 
 def clustered(n: int, seed: int = 0):
