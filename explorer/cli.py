@@ -270,7 +270,8 @@ def cmd_maps(args) -> int:
         with tqdm(total=n, desc=METHODS[method], unit="code", file=sys.stderr) as bar:
             project(codes, method, args.checkpoint, progress=lambda placed, _: bar.update(placed - bar.n))
             bar.update(n - bar.n)
-        print(f"stored the {METHODS[method]} map of {n:,} codes in {args.checkpoint} ({time.perf_counter() - start:.1f} s)")
+        seconds = time.perf_counter() - start
+        print(f"stored the {METHODS[method]} map of {n:,} codes in {args.checkpoint} ({seconds:.1f} s)")
     return 0
 
 

@@ -30,7 +30,7 @@ FIT_SAMPLE = {"umap": 50_000, "tsne": 20_000}
 PLACE_CHUNK = 20_000  # codes placed per step (one tick of the progress bar)
 # Seconds on the 2-core reference machine (README, benchmarks/maps.py), for the page's "about how long":
 # fit = a + b x fitted codes, then c per placed code.
-COST = {"umap": (20.0, 7.5e-4, 1.8e-4), "tsne": (2.0, 6e-3, 7e-5), "pca": (0.1, 0.0, 2e-7), "direct": (0.0, 0.0, 0.0)}
+COST = {"umap": (25.0, 8e-4, 2e-4), "tsne": (2.0, 2.8e-3, 3e-5), "pca": (0.1, 0.0, 3e-7), "direct": (0.0, 0.0, 0.0)}
 PROJECTIONS = "projections"
 MAP_KNN_TRAIN = 100_000  # a map's kNN accuracy is scored against at most this many training points
 
@@ -322,7 +322,8 @@ def map_metrics(points, dataset, trust_max: int = 2000) -> dict[str, float]:
     if dataset.labels is not None:
         scored = dataset.test_idx[_evenly_spaced(len(dataset.test_idx), KNN_MAX)]
         train = dataset.train_idx[_evenly_spaced(len(dataset.train_idx), MAP_KNN_TRAIN)]
-        out["knn_acc"] = metrics.knn_accuracy(points[train], dataset.labels[train], points[scored], dataset.labels[scored])
+        out["knn_acc"] = metrics.knn_accuracy(points[train], dataset.labels[train],
+                                              points[scored], dataset.labels[scored])
     test = dataset.test_idx[:trust_max]  # trustworthiness is O(n^2)
     out["trustworthiness"] = metrics.trustworthiness(dataset.images[test].numpy(), points[test])
     return out

@@ -45,3 +45,17 @@ def test_a_selection_shows_images(at):
     assert any("4 selected images" in s.value for s in at.subheader)
     at.button(key="map_clear").click().run()
     assert not any("selected images" in s.value for s in at.subheader)
+
+
+def test_a_missing_slow_map_waits_for_a_button_that_says_how_long(at, monkeypatch):
+    from explorer.checkpoints import checkpoint_root
+    from explorer.ui import state
+
+    monkeypatch.setattr(state, "AUTO_MAP_SECONDS", 5)  # t-SNE of 5,000 codes (about 16 s) counts as slow here
+    at.selectbox(key="map_method").select("tsne").run()
+    assert not at.exception
+    info = " ".join(i.value for i in at.info)
+    assert "no stored t-SNE map of 5,000 codes" in info and "explorer maps" in info and "--method tsne" in info
+    button = at.button(key="compute_tsne")
+    assert "Compute the t-SNE map of 5,000 codes now (about" in button.label
+    assert not (checkpoint_root() / "mnist5k" / "conv-ae-d16" / "projections" / "tsne.npz").exists()  # not computed

@@ -177,7 +177,8 @@ def projection_or_stop(codes: np.ndarray, method: str, ckpt_dir: Path):
     if proj is not None:
         return proj
     what, secs = f"{METHODS[method]} map of {len(codes):,} codes", estimated_seconds(method, len(codes))
-    if secs > AUTO_MAP_SECONDS and not st.button(f"Compute the {what} now (about {secs:.0f} s)", key=f"compute_{method}"):
+    if secs > AUTO_MAP_SECONDS and not st.button(f"Compute the {what} now (about {secs:.0f} s)",
+                                                 key=f"compute_{method}"):
         st.info(f"This checkpoint has no stored {what}. Compute it here, or beforehand with "
                 f"`explorer maps {ckpt_dir} --method {method}`; it is stored beside the checkpoint.")
         st.stop()

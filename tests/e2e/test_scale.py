@@ -18,6 +18,7 @@ import pytest
 from explorer.datasets.generated import write_warped_digits
 from explorer.mapplot import DENSITY_GRID_N
 from tests.e2e.conftest import ROOT, open_page, serve, wait_for_app
+from tests.e2e.test_latent_map import click
 
 N_IMAGES = 200_000
 GEOMETRY = """(i) => {
@@ -66,14 +67,6 @@ class Axes:
 def stored_points(ckpt, method: str = "pca") -> np.ndarray:
     with np.load(ckpt / "projections" / f"{method}.npz", allow_pickle=False) as f:
         return f["points"]
-
-
-def click(page, px, py):
-    page.mouse.move(px, py)
-    page.wait_for_timeout(200)
-    page.mouse.click(px, py)
-    page.wait_for_timeout(800)
-    wait_for_app(page)
 
 
 def no_errors(page):
