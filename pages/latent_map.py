@@ -8,7 +8,7 @@ import torch
 
 from explorer.evaluate import reconstruct
 from explorer.project import METHODS, baseline_points, map_metrics, methods_for, preferred_method
-from explorer.ui.mapview import zoomable_map
+from explorer.ui.mapview import drawn_as, reset_tools, zoomable_map
 from explorer.ui.state import ensure_app_navigation, projection_or_stop, show_row, sidebar
 
 MAX_SHOWN = 120  # images drawn for a box / lasso selection
@@ -30,7 +30,8 @@ def cached_map_metrics(key: str, _points: np.ndarray, _dataset) -> dict:
 def on_pick(chart_key: str, event, ids: list[int], area: bool) -> None:
     """The newest selection on either map becomes the page's selection (highlighted on both maps)."""
     if ids:
-        st.session_state["map_selection"] = {"ids": ids, "area": area, "source": chart_key}
+        st.session_state["map_selection"] = {"ids": ids, "area": area, "source": chart_key,
+                                             "drawn_on": (drawn_as(chart_key), st.session_state.get("map_color"))}
 
 
 @st.cache_resource(max_entries=8)
@@ -57,12 +58,21 @@ proj = projection_or_stop(codes, method, sel.path)
 selection = st.session_state.get("map_selection") or {}
 highlight = np.asarray(selection.get("ids", []), dtype=np.int64)
 highlight = highlight[(highlight >= 0) & (highlight < len(ds))]
-style = dict(labels=ds.labels, class_names=ds.class_names, color=color, color_name=color_by, highlight=highlight, grid=False)
+style = dict(labels=ds.labels, class_names=ds.class_names, color=color, color_name=color_by, grid=False)
+
+
+def highlight_on(chart_key: str, identity: str):
+    """The selection, highlighted on both maps; except that a box or lasso is left to plotly's own outline on
+    the map it was drawn on, while that map is drawn as it was (redrawing it costs the browser half a second)."""
+    drawn = selection.get("area") and selection.get("drawn_on") == (drawn_as(chart_key, identity), color_by)
+    return None if drawn else highlight
 
 left, right = st.columns(2)
 with left:
     st.subheader(f"{sel.label}: {METHODS[method]}")
-    zoomable_map("map_model", f"{sel.path}:{method}", proj.points_, on_pick=partial(on_pick, "map_model"), **style)
+    identity = f"{sel.path}:{method}"
+    zoomable_map("map_model", identity, proj.points_, on_pick=partial(on_pick, "map_model"),
+                 highlight=highlight_on("map_model", identity), **style)
     if proj.fitted_rows_ is not None:
         st.caption(f"{METHODS[method]} fitted on {len(proj.fitted_rows_):,} sampled codes; "
                    + ("the rest placed by UMAP's transform." if method == "umap" else
@@ -77,7 +87,8 @@ with right:
     else:
         st.subheader("PCA baseline: first two principal components")
         base = cached_baseline(stamp(sel.pca_path), pca_codes)
-        zoomable_map("map_pca", str(sel.pca_path), base, on_pick=partial(on_pick, "map_pca"), **style)
+        zoomable_map("map_pca", str(sel.pca_path), base, on_pick=partial(on_pick, "map_pca"),
+                     highlight=highlight_on("map_pca", str(sel.pca_path)), **style)
         m = cached_map_metrics(f"{stamp(sel.pca_path)}:baseline", base, ds)
         st.caption(" · ".join([f"kNN accuracy **{m['knn_acc']:.3f}**"] * ("knn_acc" in m)
                               + [f"trustworthiness **{m['trustworthiness']:.3f}**"]) + " (2-D map, held-out images)")
@@ -88,8 +99,10 @@ if not len(highlight):
     st.stop()
 
 label_of = (lambda i: ds.class_names[ds.labels[i]]) if ds.labels is not None else (lambda i: "-")
-if st.button("Clear selection", key="map_clear"):
+if st.button("Clear selection", key="map_clear",
+             help="Also takes the maps out of the box or lasso tool, so that a click picks a single image again."):
     st.session_state.pop("map_selection", None)
+    reset_tools("map_model", "map_pca")
     st.rerun()
 if not selection.get("area") and len(highlight) == 1:
     i = int(highlight[0])

@@ -59,3 +59,23 @@ def test_a_missing_slow_map_waits_for_a_button_that_says_how_long(at, monkeypatc
     button = at.button(key="compute_tsne")
     assert "Compute the t-SNE map of 5,000 codes now (about" in button.label
     assert not (checkpoint_root() / "mnist5k" / "conv-ae-d16" / "projections" / "tsne.npz").exists()  # not computed
+
+
+def test_an_area_is_highlighted_on_the_other_map_and_left_to_plotly_on_its_own(at):
+    import json
+
+    def traces(i):  # trace names of the i-th chart
+        return [t.get("name") for t in json.loads(at.get("plotly_chart")[i].proto.spec)["data"]]
+
+    identity = at.session_state["map_model_identity"]
+    at.session_state["map_selection"] = {"ids": list(range(30)), "area": True, "source": "map_model",
+                                         "drawn_on": ((identity, ()), "label")}
+    at.run()
+    assert not at.exception
+    assert "selected" not in traces(0)  # plotly still shows the box drawn there: no redraw
+    assert "selected" in traces(1)  # the PCA map shows the selected images
+    layout = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]
+    whole = (tuple(layout["xaxis"]["range"]), tuple(layout["yaxis"]["range"]))
+    at.session_state["map_model_views"] = [whole]  # zoomed (to the same area) since: plotly's outline is gone
+    at.run()
+    assert "selected" in traces(0)

@@ -32,6 +32,14 @@ def _views(key: str, identity: str) -> list[Ranges]:
     return st.session_state[f"{key}_views"]
 
 
+def drawn_as(key: str, identity: str | None = None) -> tuple:
+    """What chart `key` shows, or will show for map `identity`: the map and its zoom stack. While this stays the
+    same, plotly keeps the outline of a box or lasso drawn on it, so the chart need not be redrawn to show it."""
+    shown = st.session_state.get(f"{key}_identity")
+    identity = shown if identity is None else identity
+    return identity, tuple(st.session_state.get(f"{key}_views", [])) if identity == shown else ()
+
+
 def selected_area(event) -> Ranges | None:
     """The bounding box of the event's box or lasso."""
     box = box_range(event)
@@ -58,14 +66,15 @@ def zoomable_map(key: str, identity: str, points: np.ndarray, on_pick=None,
     view = MapView(ranges, n_in_view > DENSITY_ABOVE, n_in_view)
 
     def picked() -> None:
-        event = st.session_state.get(key)
+        event = st.session_state.get(chart_key)
         st.session_state[f"{key}_area"] = selected_area(event)  # kept: a redrawn chart forgets its selection
         if on_pick is not None:
             on_pick(event, *picked_rows(event, points, view.dense))
 
+    chart_key = f"{key}-{st.session_state.get(f'{key}_tools', 0)}"  # a new key: a fresh chart (see reset_tools)
     # on a density map plotly's own zoom would only stretch the picture: the page zooms instead
     no_zoom = ["zoom2d", "pan2d", "zoomIn2d", "zoomOut2d", "autoScale2d", "resetScale2d"] if view.dense else []
-    st.plotly_chart(view_figure(points, ranges, **style), key=key, on_select=picked, selection_mode=selection_mode,
+    st.plotly_chart(view_figure(points, ranges, **style), key=chart_key, on_select=picked, selection_mode=selection_mode,
                     config={"displaylogo": False, "modeBarButtonsToRemove": no_zoom})
     if len(points) > DENSITY_ABOVE or views:
         zoom_controls(key, views, st.session_state.get(f"{key}_area"))
@@ -74,16 +83,28 @@ def zoomable_map(key: str, identity: str, points: np.ndarray, on_pick=None,
     return view
 
 
+def reset_tools(*keys: str) -> None:
+    """Start these charts afresh: out of the box or lasso tool, in which a click picks nothing (a density map has
+    no zoom or pan button to leave it by), and with no selection of their own."""
+    for key in keys:
+        st.session_state[f"{key}_tools"] = st.session_state.get(f"{key}_tools", 0) + 1
+
+
 def zoom_controls(key: str, views: list[Ranges], area: Ranges | None) -> None:
+    """Zoom in to the selected area, out one step, or to the whole map; each starts the chart afresh (reset_tools),
+    so that a click picks single images in the new view."""
     c1, c2, c3 = st.columns(3)
-    if c1.button("Zoom into the selection", key=f"{key}_zoom_in", disabled=area is None,
-                 help="Draw a box or lasso on the map first; the map is redrawn for that area."):
+    zoom_in = c1.button("Zoom into the selection", key=f"{key}_zoom_in", disabled=area is None,
+                        help="Draw a box or lasso on the map first; the map is redrawn for that area.")
+    zoom_out = c2.button("Zoom out", key=f"{key}_zoom_out", disabled=not views)
+    whole = c3.button("Whole map", key=f"{key}_zoom_reset", disabled=not views)
+    if zoom_in:
         views.append(area)
         st.session_state[f"{key}_area"] = None
-        st.rerun()
-    if c2.button("Zoom out", key=f"{key}_zoom_out", disabled=not views):
+    elif zoom_out:
         views.pop()
-        st.rerun()
-    if c3.button("Whole map", key=f"{key}_zoom_reset", disabled=not views):
+    elif whole:
         views.clear()
+    if zoom_in or zoom_out or whole:
+        reset_tools(key)
         st.rerun()
