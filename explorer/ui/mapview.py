@@ -7,8 +7,6 @@ enough points are in view they are drawn as markers again (explorer.mapplot.view
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import streamlit as st
 
@@ -16,13 +14,6 @@ from explorer.mapplot import DENSITY_ABOVE, extent, in_view, view_figure
 from explorer.selection import box_range, lasso_polygon, picked_rows
 
 Ranges = tuple[tuple[float, float], tuple[float, float]]
-
-
-@dataclass
-class MapView:
-    ranges: Ranges  # what the chart shows
-    dense: bool  # drawn as a density picture (no markers to pick)
-    n_in_view: int
 
 
 def _views(key: str, identity: str) -> list[Ranges]:
@@ -53,7 +44,7 @@ def selected_area(event) -> Ranges | None:
 
 
 def zoomable_map(key: str, identity: str, points: np.ndarray, on_pick=None,
-                 selection_mode=("points", "box", "lasso"), **style) -> MapView:
+                 selection_mode=("points", "box", "lasso"), **style) -> None:
     """Draw the map (chart key `key`) at its current zoom, with zoom controls once it is large or zoomed.
 
     identity: names the map (checkpoint + method), so another map starts unzoomed.
@@ -63,24 +54,23 @@ def zoomable_map(key: str, identity: str, points: np.ndarray, on_pick=None,
     views = _views(key, identity)
     ranges = views[-1] if views else extent(points)
     n_in_view = len(in_view(points, ranges))
-    view = MapView(ranges, n_in_view > DENSITY_ABOVE, n_in_view)
+    dense = n_in_view > DENSITY_ABOVE  # drawn as a density picture: no markers to pick
 
     def picked() -> None:
         event = st.session_state.get(chart_key)
         st.session_state[f"{key}_area"] = selected_area(event)  # kept: a redrawn chart forgets its selection
         if on_pick is not None:
-            on_pick(event, *picked_rows(event, points, view.dense))
+            on_pick(event, *picked_rows(event, points, dense))
 
     chart_key = f"{key}-{st.session_state.get(f'{key}_tools', 0)}"  # a new key: a fresh chart (see reset_tools)
     # on a density map plotly's own zoom would only stretch the picture: the page zooms instead
-    no_zoom = ["zoom2d", "pan2d", "zoomIn2d", "zoomOut2d", "autoScale2d", "resetScale2d"] if view.dense else []
+    no_zoom = ["zoom2d", "pan2d", "zoomIn2d", "zoomOut2d", "autoScale2d", "resetScale2d"] if dense else []
     st.plotly_chart(view_figure(points, ranges, **style), key=chart_key, on_select=picked, selection_mode=selection_mode,
                     config={"displaylogo": False, "modeBarButtonsToRemove": no_zoom})
     if len(points) > DENSITY_ABOVE or views:
         zoom_controls(key, views, st.session_state.get(f"{key}_area"))
         st.caption(f"{n_in_view:,} of {len(points):,} points in view, drawn as "
-                   + ("density: zoom in to see single points" if view.dense else "points"))
-    return view
+                   + ("density: zoom in to see single points" if dense else "points"))
 
 
 def reset_tools(*keys: str) -> None:
