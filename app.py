@@ -14,7 +14,8 @@ SECTIONS = {
                 ("export", "Export", ":material/download:")],
     "Experiments": [("denoise", "Denoise", ":material/blur_off:"), ("pretrain", "Pre-train", ":material/school:"),
                     ("decoder_swap", "Decoder swap", ":material/swap_horiz:"),
-                    ("disentangle", "Disentangle", ":material/tune:"), ("analogies", "Analogies", ":material/calculate:")],
+                    ("disentangle", "Disentangle", ":material/tune:"), ("analogies", "Analogies", ":material/calculate:"),
+                    ("overcomplete", "Over-complete", ":material/unfold_more:")],
 }
 
 pages = {

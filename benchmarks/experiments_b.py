@@ -31,7 +31,8 @@ def main() -> None:
     swap_results = swap.evaluate_swap(swap_run.model, swap_run.baseline, swap_run.config)  # measured now, not read
     c = swap_run.config
     print(f"Decoder swap, sprites {c.shape_a} -> {c.shape_b}, {swap_results['n_test']} held-out {c.shape_a} sprites "
-          f"(pixels; angle in degrees mod 180; swaps vs the ideal {c.shape_b} render, reconstruction vs the input)")
+          f"(pixels; angle in degrees mod 180; swaps vs the ideal {c.shape_b} render; the floor: those ideal "
+          f"{c.shape_b} images reconstructed vs themselves)")
     print(swap.swap_table(swap_results).to_string())
     rows = swap_results["rows"]
     ratio = rows["baseline (separate AEs)"]["position_px"] / rows["swap (shared encoder)"]["position_px"]
@@ -39,7 +40,9 @@ def main() -> None:
 
     dis_run = disentangle.load_disentangle(disentangle.default_disentangle_dir(root if args.train else None))
     x, factors = disentangle.eval_set(dis_run.config)
-    measured = {"methods": {name: disentangle.measure(m, x, factors, dis_run.config.bins)
+    layout = disentangle.unit_layout(dis_run.config.factor_units)
+    bins = dis_run.config.bins
+    measured = {"methods": {name: disentangle.measure(m, x, factors, bins, layout, fixed=name == "dc-ign")
                             for name, m in dis_run.models.items()}}
     print(f"Disentanglement on {len(x)} freshly sampled sprites, code size {dis_run.config.dim} "
           f"(MIG and per-factor gaps: normalised mutual information, 1 = one unit per factor)")

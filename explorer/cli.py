@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--conv-fc", type=int, nargs="+", help="conv backbone: fully connected widths before the code")
     p.add_argument("--beta", type=float, help="vae: weight of the KL term")
     p.add_argument("--l1-weight", type=float, help="sparse-ae: weight of the L1 penalty")
+    p.add_argument("--top-k", type=int, help="sparse-ae: code units kept per image (default a quarter of d; "
+                                             "0: a ReLU code, sparse through L1 alone)")
     p.add_argument("--noise", choices=["gaussian", "salt-pepper", "masking"], help="denoising-ae")
     p.add_argument("--noise-level", type=float, help="denoising-ae")
     p.add_argument("--out", help="checkpoint folder (default checkpoints/<dataset>/<model>-d<dim>)")
@@ -96,8 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root")
 
     p = sub.add_parser("swap", help="decoder swap on sprites: one shared encoder, a decoder per shape")
-    p.add_argument("--shape-a", default="ellipse")
-    p.add_argument("--shape-b", default="heart")
+    p.add_argument("--shape-a", default="heart", help="the input shape")
+    p.add_argument("--shape-b", default="ellipse", help="the target shape (its orientation measured from its moments)")
     p.add_argument("--dim", type=int, default=16)
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--n-train", type=int, default=4000, help="images per domain")
@@ -111,6 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clamp-weight", type=float, default=5.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="folder (default checkpoints/sprites/experiments/disentangle)")
+
+    p = sub.add_parser("overcomplete", help="codes wider than the image on mnist5k: plain vs sparse (L1) vs denoising AE")
+    p.add_argument("--width", type=int, help="code units, more than the 784 pixels (default 1024)")
+    p.add_argument("--steps", type=int, help="optimisation steps for each model (default 3000)")
+    p.add_argument("--l1-weight", type=float, help="the sparse model's L1 weight (default 0.1)")
+    p.add_argument("--noise-level", type=float, help="the denoising model's Gaussian noise std (default 0.1)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--out", help="folder (default checkpoints/mnist5k/experiments/overcomplete)")
 
     p = sub.add_parser("ship", help="retrain the checkpoints shipped with the app")
     p.add_argument("--root", help="checkpoint root (default ./checkpoints)")
@@ -128,6 +138,7 @@ def cmd_train(args) -> int:
     if min(args.dim, args.batch_size, *(n for n in (args.steps, args.epochs) if n is not None)) < 1 or args.lr <= 0:
         raise ExplorerError("--dim, --steps, --epochs and --batch-size must be positive integers and --lr positive")
     options = {k: v for k, v in {"backbone": args.backbone, "conv_fc": args.conv_fc, "beta": args.beta, "l1_weight": args.l1_weight,
+                                 "top_k": args.top_k,
                                  "noise": args.noise, "noise_level": args.noise_level, "loss": args.loss}.items()
                if v is not None}
     config = TrainConfig(steps=args.steps, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
@@ -424,6 +435,19 @@ def cmd_disentangle(args) -> int:
     return 0
 
 
+def cmd_overcomplete(args) -> int:
+    from explorer.experiments.overcomplete import (OvercompleteConfig, finding, overcomplete_table, save_overcomplete,
+                                                   train_overcomplete)
+
+    options = {"width": args.width, "steps": args.steps, "l1_weight": args.l1_weight, "noise_level": args.noise_level,
+               "seed": args.seed}
+    run = train_overcomplete(OvercompleteConfig(**{k: v for k, v in options.items() if v is not None}), _stage_bar())
+    print(f"saved {save_overcomplete(run, args.out)}")
+    print(overcomplete_table(run.results).round(3).to_string())
+    print("\n".join(finding(run.results)))
+    return 0
+
+
 def cmd_ship(args) -> int:
     from explorer.shipped import train_shipped
 
@@ -434,7 +458,7 @@ def cmd_ship(args) -> int:
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "embed": cmd_embed, "maps": cmd_maps,
             "neighbors": cmd_neighbors, "list": cmd_list, "denoise": cmd_denoise,
             "pretrain": cmd_pretrain, "swap": cmd_swap,
-            "disentangle": cmd_disentangle, "ship": cmd_ship}
+            "disentangle": cmd_disentangle, "overcomplete": cmd_overcomplete, "ship": cmd_ship}
 
 
 def main(argv=None) -> int:

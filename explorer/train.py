@@ -102,13 +102,20 @@ Callback = Callable[[TrainLog], bool | None]  # called after every validation pa
 
 
 @torch.no_grad()
-def evaluate_loss(model: Autoencoder, x: torch.Tensor | Images, batch_size: int = 1024) -> dict[str, float]:
-    """Named loss terms, averaged over the whole set (weighted by batch size)."""
+def evaluate_loss(model: Autoencoder, x: torch.Tensor | Images, batch_size: int = 1024,
+                  seed: int | None = None) -> dict[str, float]:
+    """Named loss terms, averaged over the whole set (weighted by batch size). With a seed, the loss's own
+    randomness (a VAE's samples, a denoiser's noise) comes from it and the global generators are left as they
+    were: fit scores every validation pass with the same draws, so passes differ only by their weights."""
     model.eval()
+    device = model_device(model)
     totals: dict[str, float] = {}
-    for xb in as_images(x).batches(batch_size, model_device(model)):
-        for k, v in model.loss(xb).items():
-            totals[k] = totals.get(k, 0.0) + float(v) * len(xb)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else [], enabled=seed is not None):
+        if seed is not None:
+            torch.manual_seed(seed)
+        for xb in as_images(x).batches(batch_size, device):
+            for k, v in model.loss(xb).items():
+                totals[k] = totals.get(k, 0.0) + float(v) * len(xb)
     return {k: v / len(x) for k, v in totals.items()}
 
 
@@ -136,14 +143,16 @@ def _batches(n: int, batch_size: int, gen: torch.Generator):
 
 
 class _Loss(nn.Module):
-    """model.loss as forward, so DistributedDataParallel sees (and synchronises) the call."""
+    """model.loss as forward, so DistributedDataParallel sees (and synchronises) the call. A model that sets
+    takes_rows = True also gets the batch's rows (positions in x_train): its training loss needs to know more
+    about a sample than its pixels (DC-IGN: which factor a one-factor batch varies). Validation calls loss(x)."""
 
     def __init__(self, model: Autoencoder):
         super().__init__()
         self.model = model
 
-    def forward(self, x):
-        return self.model.loss(x)
+    def forward(self, x, rows=None):
+        return self.model.loss(x) if rows is None else self.model.loss(x, rows=rows)
 
 
 def _on_device(x: Images, device: torch.device) -> Images:
@@ -188,16 +197,21 @@ def fit(model: Autoencoder, x_train: torch.Tensor | Images, x_val: torch.Tensor 
     gen = torch.Generator().manual_seed(config.seed)  # the same on every rank: one permutation
     flips = torch.Generator().manual_seed(config.seed + 1 + distributed.rank())
     batches = _batches(len(x_train), config.batch_size, gen)
+    takes_rows = getattr(model, "takes_rows", False)
     best, best_state, since_best = math.inf, None, 0
     running, seen = 0.0, 0
     model.train()
+    schedule = getattr(model, "set_progress", None)  # models with a training schedule of their own (sparse-ae's k)
     for step in range(1, total + 1):
-        xb = to_float(x_train.raw(next(batches)).to(device, non_blocking=True))
+        if schedule:
+            schedule((step - 1) / total)
+        rows = next(batches)
+        xb = to_float(x_train.raw(rows).to(device, non_blocking=True))
         if xb.dim() == 4:  # image batches (some experiments train on pairs)
             xb = xb.contiguous(memory_format=layout)
         if config.flip:
             xb = random_flip(xb, flips)
-        loss = step_loss(xb)["loss"]
+        loss = step_loss(xb, rows if takes_rows else None)["loss"]
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -209,7 +223,7 @@ def fit(model: Autoencoder, x_train: torch.Tensor | Images, x_val: torch.Tensor 
         if step % every and step != total:
             continue
         scoring = time.perf_counter()
-        terms = evaluate_loss(averaged, x_val)  # every rank scores the same weights on the same images
+        terms = evaluate_loss(averaged, x_val, seed=config.seed)  # every rank: the same weights, images and draws
         result.validation_seconds += time.perf_counter() - scoring
         model.train()
         log = TrainLog(step, total, step * config.batch_size / len(x_train), running / seen, terms["loss"], terms,

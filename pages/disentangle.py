@@ -58,8 +58,19 @@ else:
     st.caption(f"Rows: the MIG and the gap per factor (their mean is the MIG); the group MIG and the group gap per factor "
                f"(the factor's units jointly, minus the best unit outside them: DC-IGN's units, or for the VAEs their most "
                f"informative units in the same number); measured on {run.results['n_eval']} freshly sampled "
-               f"sprites; the last row is each model's reconstruction error. Rotation is only partly visible in the "
-               f"image (a square repeats every 90 degrees), which limits every model on it.")
+               f"sprites, none of them a training sprite; the last row is each model's reconstruction error. "
+               f"Rotations are recorded as the image shows them (a square's modulo 90 degrees, an ellipse's modulo "
+               f"180), but a triangle turned by 120 degrees looks almost the same, which still limits every model on "
+               f"rotation.")
+    recipes = {m: res[m].get("recipe") for m in METHODS}  # runs saved before the one recipe have none
+    if all(recipes.values()):
+        r = recipes["dc-ign"]
+        best = ", ".join(f"{LABELS[m]} {recipes[m]['best_step']:,}" for m in METHODS)
+        st.caption(f"One recipe for all three: {r['optimizer']}, {r['schedule']} schedule from lr {r['lr']:g}, "
+                   f"{r['steps']:,} steps of {r['images_per_step']} images (for DC-IGN one one-factor batch), averaged "
+                   f"(EMA) weights; each keeps the best of {r['validation_passes']} validation passes on "
+                   f"{r['validation_images']} fresh sprites (neither training nor evaluation ones), scored by its own "
+                   f"VAE objective. Best step: {best}.")
 
     method = st.radio("Model", METHODS, format_func=LABELS.get, horizontal=True, key="dis_method")
     units = [f"unit {j}" + (f" ({name})" if method == "dc-ign" else "") for j, name in enumerate(run.results["units"])]

@@ -147,7 +147,10 @@ with right:
     if family == "vae":
         model_options["beta"] = st.number_input("beta (weight of the KL term)", 0.0, 100.0, 1.0, 0.5, key="train_beta")
     if family == "sparse-ae":
-        model_options["l1_weight"] = st.number_input("L1 weight on the code", 0.0, 10.0, 1e-2, 1e-3, format="%.4f",
+        model_options["top_k"] = st.number_input("Code units kept per image (top-k)", 0, dim, dim // 4, 1, key="train_top_k",
+                                                 help="Each image keeps its k largest code units; 0 = a ReLU code "
+                                                      "made sparse by the L1 penalty alone.")
+        model_options["l1_weight"] = st.number_input("L1 weight on the code", 0.0, 10.0, 1e-3, 1e-3, format="%.4f",
                                                      key="train_l1")
     if family == "denoising-ae":
         model_options["noise"] = st.selectbox("Noise", NOISE_KINDS, key="train_noise")

@@ -9,7 +9,9 @@ import torch
 from PIL import Image
 
 from explorer.datasets import load_dataset
-from explorer.datasets.sprites import FACTOR_NAMES, SHAPES, load_sprites, render, sample_factors
+from explorer.datasets.sprites import (FACTOR_NAMES, FACTOR_VALUES, SHAPES, canonical, distinct_factors,
+                                       distinct_sprites, image_keys, load_sprites, render, sample_factors,
+                                       symmetric_copies)
 from explorer.errors import ExplorerError
 
 
@@ -62,6 +64,63 @@ def test_sprites_pose_matches_factors():
 def test_sprites_64():
     ds = load_sprites(n=300, size=64)
     check_common(ds, (1, 64, 64), 300)
+
+
+def test_no_held_out_sprite_is_a_training_sprite():
+    """Drawn with replacement, 5.9 % of held-out sprites were pixel for pixel a training sprite."""
+    ds = load_dataset("sprites")
+    keys = image_keys(ds.pixels.numpy())
+    assert len(set(keys)) == len(ds)  # no image twice, so none on both sides of the split
+    train, test = {keys[i] for i in ds.train_idx}, {keys[i] for i in ds.test_idx}
+    assert not train & test and len(test) == len(ds.test_idx) == 2000
+    assert np.bincount(ds.labels).min() > 2300  # shapes still drawn uniformly
+
+
+def _one_pose(shape: str, rotations) -> dict[str, np.ndarray]:
+    n = len(rotations)
+    return {"shape": np.full(n, SHAPES.index(shape), np.float32), "scale": np.full(n, 0.8, np.float32),
+            "rotation": FACTOR_VALUES["rotation"][np.asarray(rotations)], "x": np.full(n, 0.4, np.float32),
+            "y": np.full(n, 0.6, np.float32)}
+
+
+def test_rotations_are_canonical_for_each_shapes_symmetry():
+    steps = np.arange(40)
+    for shape, period in (("square", 10), ("ellipse", 20)):  # 90 and 180 degrees on the 40-step grid
+        img = render(_one_pose(shape, steps), 32)
+        assert all(np.array_equal(img[i], img[(i + period) % 40]) for i in steps), shape
+        assert not np.array_equal(img[0], img[period // 2])  # half a period is another image
+        rot = canonical(_one_pose(shape, steps))["rotation"]
+        assert np.array_equal(rot, FACTOR_VALUES["rotation"][steps % period])
+        copies = np.round(symmetric_copies(_one_pose(shape, [period - 1]))["rotation"] / FACTOR_VALUES["rotation"][1])
+        assert sorted(copies.astype(int)) == list(range(period - 1, 40, period))
+    for shape in ("heart", "triangle"):  # the heart has no rotational symmetry; the triangle's 120 degrees is off grid
+        img = render(_one_pose(shape, steps), 32)
+        assert len(set(image_keys(img))) == 40, shape
+        assert np.array_equal(canonical(_one_pose(shape, steps))["rotation"], FACTOR_VALUES["rotation"])
+    f = distinct_factors(2000, seed=1)
+    step = np.round(f["rotation"] / FACTOR_VALUES["rotation"][1]).astype(int)
+    for shape, period in (("square", 10), ("ellipse", 20), ("heart", 40)):
+        assert step[f["shape"] == SHAPES.index(shape)].max() == period - 1  # canonical: the first period only
+
+
+def test_distinct_factors_exclude_and_run_out():
+    train = distinct_factors(3000, seed=0, shape="ellipse")
+    step = np.round(train["rotation"] / FACTOR_VALUES["rotation"][1]).astype(int)
+    turned = {**train, "rotation": FACTOR_VALUES["rotation"][(step + 20) % 40]}  # the same ellipses, named otherwise
+    test = distinct_factors(3000, seed=1, exclude=turned, shape="ellipse")
+    train_keys, test_keys = set(image_keys(render(train, 32))), set(image_keys(render(test, 32)))
+    assert len(train_keys) == len(test_keys) == 3000 and not train_keys & test_keys
+    assert len(distinct_factors(27720, seed=2, exclude=train, shape="ellipse")["x"]) == 27720  # 30,720 - 3,000
+    with pytest.raises(ExplorerError, match="only 27,720 unused ellipse"):
+        distinct_factors(27721, seed=2, exclude=train, shape="ellipse")
+
+
+def test_distinct_sprites_redraws_an_image_already_seen():
+    factors, images = distinct_sprites(5, 32, seed=7)
+    seen = set(image_keys(images))
+    again, fresh = distinct_sprites(5, 32, seed=7, seen=seen)  # the same draw: every image is redrawn
+    assert not set(image_keys(fresh)) & set(image_keys(images)) and len(seen) == 10
+    assert np.array_equal(render(again, 32), fresh)
 
 
 def test_every_shape_renders_distinctly():

@@ -4,11 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.datasets.sprites import FACTOR_NAMES
+from explorer.datasets.sprites import FACTOR_NAMES, image_keys
 from explorer.errors import ExplorerError
-from explorer.experiments.disentangle import (ClampToMean, DisentangleConfig, clamp_penalty, dcign_loss, free_mask,
-                                              group_mig, load_disentangle, mig, one_factor_batches, save_disentangle,
-                                              train_disentangle, traversal, unit_layout, unit_names)
+from explorer.experiments.disentangle import (METHODS, ClampToMean, DisentangleConfig, clamp_penalty, dcign_loss,
+                                              eval_set, free_mask, group_mig, load_disentangle, mig, one_factor_batches,
+                                              save_disentangle, train_disentangle, traversal, unit_layout, unit_names,
+                                              validation_set)
+from explorer.train import evaluate_loss
 
 
 def test_unit_layout():
@@ -138,3 +140,34 @@ def test_dcign_loss_terms_and_tiny_run_round_trip(tmp_path):
     assert grid.shape == (config.dim, 5, 1, 32, 32)
     with pytest.raises(ExplorerError, match="no disentanglement results"):
         load_disentangle(tmp_path / "nothing")
+
+
+def test_evaluation_and_validation_sprites_are_no_training_sprites():
+    config = DisentangleConfig()
+    images, _, _ = one_factor_batches(config.n_batches, config.batch_size, config.size, config.seed)
+    train = set(image_keys(images.flatten(0, 1).numpy()))
+    x_eval, _ = eval_set(config)
+    evaluation, validation = set(image_keys(x_eval.numpy())), set(image_keys(validation_set(config).numpy()))
+    assert len(evaluation) == config.n_eval and len(validation) == config.n_val  # distinct within each set
+    assert not evaluation & train and not validation & train and not validation & evaluation
+
+
+def test_one_recipe_for_all_three_models():
+    """DC-IGN used to run its own loop (Adam, constant rate, last epoch) while the VAEs went through fit and
+    were picked on their own training images; now all three share fit's recipe and a real validation split."""
+    config = DisentangleConfig(n_batches=10, batch_size=8, epochs=3, n_eval=100, n_val=60, lr=0.1)  # lr: passes vary
+    run = train_disentangle(config)
+    recipes = {m: run.results["methods"][m]["recipe"] for m in METHODS}
+    shared = ("optimizer", "schedule", "lr", "steps", "ema", "images_per_step", "validation_images",
+              "validation_passes", "weight_decay")
+    for key in shared:
+        assert len({str(r[key]) for r in recipes.values()}) == 1, (key, recipes)
+    assert recipes["vae"]["steps"] == 30 and recipes["vae"]["validation_images"] == 60
+    assert recipes["dc-ign"]["step_sample"] == "one one-factor batch"
+    x_val = validation_set(config)
+    for m, r in recipes.items():
+        kept = evaluate_loss(run.models[m], x_val, seed=config.seed)["loss"]  # the same draws as fit's passes
+        assert kept == pytest.approx(min(r["validation_losses"]), rel=1e-5), m
+        assert r["best_validation_loss"] == min(r["validation_losses"])
+        assert r["validation_losses"].index(min(r["validation_losses"])) == r["best_step"] - 1  # a pass per step
+    assert any(r["best_step"] < r["steps"] for r in recipes.values())  # selection did pick, not just the last

@@ -6,6 +6,7 @@ import torch
 from scipy.linalg import subspace_angles
 
 from explorer.checkpoints import load_checkpoint, save_checkpoint
+from explorer.errors import ExplorerError
 from explorer.evaluate import evaluate_model
 from explorer.models import MODELS, ModelConfig, build_model
 from explorer.models.vae import gaussian_kl
@@ -93,7 +94,7 @@ def test_linear_ae_matches_pca(digits):
 
 def test_sparse_ae_penalty_makes_codes_sparse(digits):
     def sparsity(weight):
-        model = build_model(ModelConfig("sparse-ae", digits.image_shape, 64, l1_weight=weight))  # over-complete
+        model = build_model(ModelConfig("sparse-ae", digits.image_shape, 64, l1_weight=weight, top_k=0))  # ReLU, L1
         fit(model, digits.x_train, digits.x_test, TrainConfig(epochs=25, batch_size=64))
         return 1 - evaluate_model(model, digits)["active_fraction"]
 
@@ -175,7 +176,7 @@ def test_vae_samples_with_the_posterior_std_and_reports_the_elbo_without_beta():
 
 def test_active_fraction_and_dead_units_of_a_sparse_ae_built_to_have_them(digits):
     """Four ReLU units wired by hand: two never fire, one always fires, one fires when a pixel is bright."""
-    model = build_model(ModelConfig("sparse-ae", digits.image_shape, 4))
+    model = build_model(ModelConfig("sparse-ae", digits.image_shape, 4, top_k=0))  # the ReLU code
     pixel = 27  # a central pixel of the 8 x 8 digits
     linear = torch.nn.Linear(64, 4)
     with torch.no_grad():
@@ -188,3 +189,44 @@ def test_active_fraction_and_dead_units_of_a_sparse_ae_built_to_have_them(digits
     assert 0.1 < bright < 0.9
     assert got["dead_units"] == 2
     assert got["active_fraction"] == pytest.approx((1 + bright) / 4, abs=1e-6)
+
+
+def test_top_k_code_keeps_each_images_k_largest_units():
+    model = build_model(ModelConfig("sparse-ae", (1, 8, 8), 16)).eval()
+    assert model.config.top_k == 4  # a quarter of the units by default
+    torch.manual_seed(0)
+    x = torch.rand(50, 1, 8, 8)
+    h, z = model.encoder(x), model.encode(x)
+    kept = z != 0
+    assert (kept.sum(1) == 4).all()
+    assert torch.equal(z[kept], h[kept])  # kept units keep their value and sign
+    assert (h.abs()[kept].view(50, 4).min(1).values >= h.abs()[~kept].view(50, 12).max(1).values).all()
+
+
+def test_top_k_starts_with_every_unit_and_reaches_k_after_a_quarter_of_the_budget():
+    model = build_model(ModelConfig("sparse-ae", (1, 8, 8), 16, top_k=2)).train()
+    x = torch.rand(10, 1, 8, 8)
+    counts = []
+    for fraction in (0.0, 0.125, 0.25, 0.9):
+        model.set_progress(fraction)
+        counts.append(int((model.encode(x) != 0).sum(1).max()))
+    assert counts == [16, 9, 2, 2]
+    model.set_progress(0.0)
+    assert int((model.eval().encode(x) != 0).sum(1).max()) == 2  # evaluated with its own k, whatever the schedule
+
+
+def test_a_trained_top_k_code_is_sparse_with_no_dead_unit(digits):
+    """What the L1-only ReLU code failed at: at most a quarter of the units active per image, every unit used."""
+    torch.manual_seed(0)
+    model = build_model(ModelConfig("sparse-ae", digits.image_shape, 16, hidden=(128,)))
+    fit(model, digits.x_train, digits.x_test, TrainConfig(steps=1500))
+    got = evaluate_model(model, digits)
+    assert got["active_fraction"] <= 0.25 and got["dead_units"] == 0, got
+
+
+def test_sparse_config_checks_and_older_configs_keep_every_unit():
+    old = ModelConfig("sparse-ae", (1, 8, 8), 16).to_dict()
+    del old["top_k"]
+    assert ModelConfig.from_dict(old).top_k == 0  # saved before top_k: the ReLU code it was trained with
+    with pytest.raises(ExplorerError, match="top_k must be between 0"):
+        build_model(ModelConfig("sparse-ae", (1, 8, 8), 16, top_k=17))

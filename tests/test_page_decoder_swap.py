@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer.experiments.swap import default_swap_dir
+from explorer.experiments.swap import FLOOR, default_swap_dir
 from tests.apptest import open_app_page
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
@@ -21,10 +21,12 @@ def test_page_shows_grid_and_pose_table():
     assert not at.exception and not at.error
     table = at.dataframe[0].value
     assert "swap (shared encoder)" in table.index and "position error (px)" in table.columns
-    swap, base = table.loc["swap (shared encoder)"], table.loc["baseline (separate AEs)"]
+    swap, base, floor = (table.loc[row] for row in ("swap (shared encoder)", "baseline (separate AEs)", FLOOR))
     assert swap["position error (px)"] < base["position error (px)"]
+    assert floor["position error (px)"] <= swap["position error (px)"]  # the target's own floor
+    assert swap["angles scored"] == floor["angles scored"] == 500  # every target ellipse's axis is measurable
     n_images = len(at.get("image"))
-    assert n_images == 5  # rows: A, reconstructed, swapped, baseline, ideal
+    assert n_images == 5  # rows: A, swapped, baseline, ideal, ideal reconstructed (the floor)
     at.slider(key="swap_n").set_value(4).run()
     assert not at.exception and len(at.get("image")) == n_images  # same rows, fewer images per row
 

@@ -23,6 +23,7 @@ def test_page_shows_mig_heat_map_and_traversals():
                       "MIG, beta-VAE", "group MIG, beta-VAE"]
     assert all(-1 <= float(m.value) <= 1 for m in at.metric)  # a group MIG can be negative: the group says less
     assert "group MIG" in at.dataframe[0].value.index
+    assert any("One recipe for all three" in c.value for c in at.caption)  # steps, lr, validation, best steps
     assert at.get("plotly_chart")
     for method in METHODS[1:]:
         at.radio(key="dis_method").set_value(method).run()

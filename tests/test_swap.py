@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.datasets.sprites import BASE_RADIUS, render
+from explorer.datasets.sprites import BASE_RADIUS, image_keys, render
 from explorer.errors import ExplorerError
-from explorer.experiments.swap import (SwapConfig, SwapRun, TwoDecoderAE, angle_difference, domain_factors,
-                                       image_pose, load_swap, pose_errors, save_swap, held_out_set, training_pairs)
+from explorer.experiments.swap import (FLOOR, MIN_ANISOTROPY, SwapConfig, SwapRun, TwoDecoderAE, angle_difference,
+                                       default_swap_dir, domain_factors, evaluate_swap, held_out_set, image_pose,
+                                       load_swap, pose_errors, save_swap, training_pairs)
 from explorer.train import TrainConfig, fit
 
 
@@ -55,27 +56,77 @@ def test_config_rejects_bad_shapes():
 
 
 def test_shared_model_has_one_encoder_and_unpaired_batches():
-    config = SwapConfig(n_train=8)
+    config = SwapConfig(n_train=8, n_test=6)
     assert len(TwoDecoderAE(config, shared=True).encoders) == 1
     assert len(TwoDecoderAE(config, shared=False).encoders) == 2
-    pairs = training_pairs(config, 8, 0)  # (8, 2, 1, 32, 32)
-    assert pairs.shape == (8, 2, 1, 32, 32)
+    pairs, val = training_pairs(config)  # (8, 2, 1, 32, 32), (3, 2, 1, 32, 32)
+    assert pairs.shape == (8, 2, 1, 32, 32) and val.shape == (3, 2, 1, 32, 32)
     poses_a, poses_b = image_pose(pairs[:, 0]), image_pose(pairs[:, 1])
     assert not np.allclose(poses_a["x"], poses_b["x"], atol=1)  # the domains are drawn independently
 
 
 @pytest.mark.slow
 def test_shared_encoder_swap_keeps_position():
-    config = SwapConfig(n_train=2000, n_test=200, epochs=8)
+    config = SwapConfig(n_train=2000, n_test=200, epochs=12)  # heart -> ellipse: 8 epochs left it at 3.8 px
     torch.manual_seed(0)
     model = TwoDecoderAE(config, shared=True)
     untrained = TwoDecoderAE(config, shared=True)
-    fit(model, training_pairs(config, config.n_train, 0), training_pairs(config, 100, 5),
-        TrainConfig(epochs=config.epochs, batch_size=64, lr=2e-3, device="cpu"))
+    fit(model, *training_pairs(config), TrainConfig(epochs=config.epochs, batch_size=64, lr=2e-3, device="cpu"))
     x_a, ideal = held_out_set(config)
     swapped, random_pose = pose_errors(model.swap(x_a), ideal), pose_errors(untrained.swap(x_a), ideal)
     assert swapped["position_px"] < 3.0, swapped
     assert swapped["position_px"] < 0.35 * random_pose["position_px"], (swapped, random_pose)
+
+
+def test_default_pair_is_heart_to_ellipse_in_its_folder():
+    config = SwapConfig()
+    assert (config.shape_a, config.shape_b) == ("heart", "ellipse")
+    assert default_swap_dir(root="r").parts[-1] == "swap-heart-ellipse"
+
+
+def test_no_validation_or_held_out_sprite_is_a_training_sprite():
+    """Drawn independently with replacement, 11 % of the held-out ideal ellipses were training ellipses."""
+    config = SwapConfig()
+    train, val = training_pairs(config)
+    x_a, ideal_b = held_out_set(config)
+    keys = {side: [set(image_keys(x[:, i].numpy())) for x in (train, val)] for i, side in enumerate("ab")}
+    for side in "ab":
+        train_keys, val_keys = keys[side]
+        assert len(train_keys) == config.n_train and len(val_keys) == len(val)  # no image twice in a set
+        assert not train_keys & val_keys, side
+    held_a, held_b = set(image_keys(x_a.numpy())), set(image_keys(ideal_b.numpy()))
+    assert len(held_a) == config.n_test
+    assert not held_a & (keys["a"][0] | keys["a"][1])  # no held-out heart was trained or validated on
+    assert not held_b & (keys["b"][0] | keys["b"][1])  # no ideal ellipse either (turned by 180 degrees included)
+
+
+class _Identity:
+    """Stands in for a trained model: every output is its input; records what reconstruct is asked."""
+
+    def __init__(self):
+        self.asked = []
+
+    def swap(self, x):
+        return x
+
+    def reconstruct(self, x, domain=0):
+        self.asked.append((x, domain))
+        return x
+
+
+def test_floor_row_is_the_target_against_itself_and_its_orientation_is_measurable():
+    config = SwapConfig(n_test=200)
+    model = _Identity()
+    rows = evaluate_swap(model, _Identity(), config)["rows"]
+    x_a, ideal_b = held_out_set(config)
+    (asked, domain), = model.asked
+    assert domain == 1 and torch.equal(asked, ideal_b)  # B's held-out images through B's decoder
+    assert rows[FLOOR] == {"position_px": 0.0, "scale_px": 0.0, "scale_corr": pytest.approx(1.0), "angle_deg": 0.0,
+                           "angle_n": 200, "pixel_sse": 0.0}  # compared with themselves: the target's own floor
+    assert image_pose(ideal_b)["anisotropy"].min() > MIN_ANISOTROPY  # every ellipse's axis is measurable
+    assert rows["swap (shared encoder)"]["angle_n"] == 200
+    hearts = np.median(image_pose(x_a)["anisotropy"])
+    assert hearts < 0.15 < image_pose(ideal_b)["anisotropy"].min()  # a heart's axis is weak: no target for angles
 
 
 def test_save_load_round_trip(tmp_path):

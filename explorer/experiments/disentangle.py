@@ -10,12 +10,19 @@ Function; it equals (and a test checks) decoding with the detached batch mean pl
 penalty weight / 2 * mean_i ||z_i - mean||^2 on the clamped units. After training a DC-IGN is a
 plain VAE (clamping is a training device only), so it is saved and loaded as one.
 
+One recipe trains all three (train_model): explorer.train.fit with the same step budget, learning rate,
+AdamW, cosine schedule and averaged (EMA) weights, on the same images; DC-IGN takes one whole one-factor
+batch per step (fit hands it the batch's row, so it knows the varying factor), the VAEs the same number of
+images per step, shuffled. Each keeps the best of fit's validation passes on freshly sampled sprites that
+are neither training nor evaluation sprites, scored by its own VAE objective (recon + beta * KL, no clamp;
+beta 1 for DC-IGN and the VAE): the objective each model is, after training.
+
 The score is the mutual information gap (MIG, Chen et al. 2018): discretise each code unit, compute
 the mutual information of every (factor, unit) pair with sklearn, divide by the factor's entropy,
 and average over factors the gap between the best and the second-best unit. 1 means every factor
 is captured by exactly one unit; 0 means none is, or it is smeared over several.
-Note: rotation is only partly identifiable from the image (a square repeats every 90 degrees, an
-ellipse every 180), which bounds every model's score on it the same way.
+Evaluation sprites are distinct combinations with canonical rotations (a square's recorded modulo 90
+degrees, an ellipse's modulo 180: what the image shows), none of them a training sprite.
 """
 
 from __future__ import annotations
@@ -29,15 +36,11 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.metrics import mutual_info_score
+from torch import nn
 
 from explorer.atomic import atomic_write_dir
 from explorer.checkpoints import checkpoint_root, load_checkpoint, save_checkpoint
-from explorer.datasets.sprites import (
-    FACTOR_NAMES,
-    FACTOR_VALUES,
-    render,
-    sample_factors,
-)
+from explorer.datasets.sprites import FACTOR_NAMES, FACTOR_VALUES, distinct_factors, render
 from explorer.errors import ExplorerError
 from explorer.evaluate import decode_all, encode_all
 from explorer.models import ModelConfig, build_model
@@ -61,6 +64,7 @@ class DisentangleConfig:
     clamp_weight: float = 5.0  # strength of the pull of clamped units towards their batch mean
     beta: float = 4.0  # the beta-VAE's KL weight (the plain VAE and DC-IGN use 1)
     n_eval: int = 3000  # freshly sampled sprites for MIG and the heat map
+    n_val: int = 500  # freshly sampled sprites for model selection, neither training nor evaluation ones
     bins: int = 20  # histogram bins per code unit for MIG
     seed: int = 0
 
@@ -69,8 +73,10 @@ class DisentangleConfig:
         unknown = set(self.factor_units) - set(FACTOR_NAMES)
         if unknown or any(n < 1 for n in self.factor_units.values()):
             raise ExplorerError(f"factor_units must map factors from {FACTOR_NAMES} to positive unit counts")
-        if min(self.n_batches, self.batch_size - 1, self.epochs, self.n_eval, self.bins - 1) < 1 or self.lr <= 0:
-            raise ExplorerError("n_batches, epochs, n_eval must be positive, batch_size and bins at least 2, lr > 0")
+        sizes = (self.n_batches, self.batch_size - 1, self.epochs, self.n_eval, self.n_val, self.bins - 1)
+        if min(sizes) < 1 or self.lr <= 0:
+            raise ExplorerError("n_batches, epochs, n_eval, n_val must be positive, batch_size and bins at least 2, "
+                                "lr > 0")
 
     @property
     def dim(self) -> int:
@@ -139,10 +145,10 @@ def dcign_loss(model: VAE, x: torch.Tensor, free: torch.Tensor, weight: float) -
 
 # ----- data --------------------------------------------------------------------------------------
 
-def one_factor_batches(n_batches: int, batch_size: int, size: int = 32, seed: int = 0,
-                       factors: list[str] | None = None) -> tuple[torch.Tensor, list[str], dict[str, np.ndarray]]:
-    """Images (n_batches, B, 1, H, W) in which batch i varies only factors[i % len(factors)]; all other
-    factors are drawn once per batch. Also the varying factor per batch and the factor values (n_batches, B)."""
+def one_factor_factors(n_batches: int, batch_size: int, seed: int = 0, factors: list[str] | None = None
+                       ) -> tuple[list[str], dict[str, np.ndarray]]:
+    """The varying factor per batch (batch i varies factors[i % len(factors)]) and the factor values
+    (n_batches, B): the varying one drawn per image, all others once per batch."""
     factors = factors or FACTOR_NAMES
     rng = np.random.default_rng(seed)
     varying = [factors[i % len(factors)] for i in range(n_batches)]
@@ -151,15 +157,40 @@ def one_factor_batches(n_batches: int, batch_size: int, size: int = 32, seed: in
         base = grid[rng.integers(0, len(grid), n_batches)][:, None].repeat(batch_size, 1)  # fixed per batch
         free = grid[rng.integers(0, len(grid), (n_batches, batch_size))]  # varies within a batch
         values[name] = np.where(np.array(varying)[:, None] == name, free, base).astype(np.float32)
+    return varying, values
+
+
+def one_factor_batches(n_batches: int, batch_size: int, size: int = 32, seed: int = 0,
+                       factors: list[str] | None = None) -> tuple[torch.Tensor, list[str], dict[str, np.ndarray]]:
+    """Images (n_batches, B, 1, H, W) in which batch i varies only factors[i % len(factors)]; all other
+    factors are drawn once per batch. Also the varying factor per batch and the factor values (n_batches, B)."""
+    varying, values = one_factor_factors(n_batches, batch_size, seed, factors)
     flat = {k: v.reshape(-1) for k, v in values.items()}
     images = torch.from_numpy(render(flat, size)).view(n_batches, batch_size, 1, size, size)
     return images, varying, values
 
 
+def _training_factors(config: DisentangleConfig) -> dict[str, np.ndarray]:
+    """Every training sprite's factors, flat: what evaluation and validation sprites must not be."""
+    values = one_factor_factors(config.n_batches, config.batch_size, config.seed)[1]
+    return {k: v.reshape(-1) for k, v in values.items()}
+
+
+def _eval_factors(config: DisentangleConfig) -> dict[str, np.ndarray]:
+    return distinct_factors(config.n_eval, config.seed + 1000, _training_factors(config))
+
+
 def eval_set(config: DisentangleConfig) -> tuple[torch.Tensor, dict[str, np.ndarray]]:
-    """Freshly sampled sprites (every factor random) with their factors, for MIG and traversals."""
-    factors = sample_factors(config.n_eval, config.seed + 1000)
+    """Freshly sampled sprites (distinct combinations, every factor random, none a training sprite) with their
+    factors, for MIG and traversals."""
+    factors = _eval_factors(config)
     return torch.from_numpy(render(factors, config.size)), factors
+
+
+def validation_set(config: DisentangleConfig) -> torch.Tensor:
+    """n_val freshly sampled sprites for model selection: neither training nor evaluation sprites."""
+    factors = distinct_factors(config.n_val, config.seed + 2000, [_training_factors(config), _eval_factors(config)])
+    return torch.from_numpy(render(factors, config.size))
 
 
 # ----- training ----------------------------------------------------------------------------------
@@ -169,40 +200,58 @@ def _vae(config: DisentangleConfig, beta: float) -> VAE:
     return build_model(mc)
 
 
-def train_dcign(config: DisentangleConfig, images: torch.Tensor, varying: list[str], progress=None) -> VAE:
-    """DC-IGN: a VAE (beta 1) trained batch by batch on one-factor batches with the clamp."""
-    torch.manual_seed(config.seed)
-    model = _vae(config, 1.0)
-    layout = unit_layout(config.factor_units)
-    masks = {f: free_mask(layout, f, config.dim) for f in layout}
-    # a batch varying a factor without units (none by default) clamps everything: skip those
-    usable = [i for i, f in enumerate(varying) if f in masks]
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
-    gen = torch.Generator().manual_seed(config.seed)
-    for epoch in range(1, config.epochs + 1):
-        model.train()
-        for i in torch.randperm(len(usable), generator=gen).tolist():
-            b = usable[i]
-            loss = dcign_loss(model, images[b], masks[varying[b]], config.clamp_weight)["loss"]
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        if progress and progress("dc-ign", epoch, config.epochs):
-            raise ExplorerError("training cancelled")
-    return model.eval()
+class DCIGN(nn.Module):
+    """DC-IGN in the form explorer.train.fit trains: each training sample is one whole one-factor batch
+    (B, 1, H, W), and fit passes the samples' rows (takes_rows) so the loss knows which factor each batch
+    varies and clamps the other factors' units (dcign_loss). loss(x) without rows, fit's validation, is the
+    plain VAE objective: after training DC-IGN is its VAE."""
+
+    is_trainable, takes_rows, decays = True, True, VAE.decays
+
+    def __init__(self, vae: VAE, varying: list[str], layout: dict[str, list[int]], weight: float):
+        super().__init__()
+        self.vae, self.weight = vae, weight
+        free = torch.stack([free_mask(layout, f, vae.dim) for f in varying])  # (n_batches, d)
+        self.register_buffer("free", free, persistent=False)  # moves with the model, not saved
+
+    def loss(self, x: torch.Tensor, rows: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        if rows is None:
+            return self.vae.loss(x)
+        terms = [dcign_loss(self.vae, xb, self.free[r], self.weight) for xb, r in zip(x, rows.tolist())]
+        return {k: torch.stack([t[k] for t in terms]).mean() for k in terms[0]}
 
 
-def train_vae(config: DisentangleConfig, images: torch.Tensor, beta: float, stage: str, progress=None) -> VAE:
-    """A VAE on the same images as DC-IGN, shuffled into ordinary batches of the same size."""
+def train_model(config: DisentangleConfig, method: str, images: torch.Tensor, varying: list[str],
+                x_val: torch.Tensor, progress=None) -> tuple[VAE, dict]:
+    """One recipe for all three methods: fit with the same steps (epochs x n_batches), learning rate,
+    schedule and validation passes over the same images, keeping the best validation pass on x_val (each
+    model's own VAE objective). DC-IGN takes one one-factor batch per step, a VAE batch_size shuffled
+    images. Returns the model and the recipe as run (for the results, the page and the README)."""
     torch.manual_seed(config.seed)
-    model = _vae(config, beta)
-    flat = images.flatten(0, 1)  # (n_batches * B, 1, H, W)
-    held_out = flat[:: max(len(flat) // 500, 1)]  # fit wants a held-out set; it only picks the best weights
-    cbs = [lambda log: progress(stage, log.step, log.steps)] if progress else []
-    train = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, seed=config.seed, device="cpu")
-    if fit(model, flat, held_out, train, cbs).cancelled:
+    vae = _vae(config, config.beta if method == "beta-vae" else 1.0)
+    if method == "dc-ign":
+        layout = unit_layout(config.factor_units)
+        usable = [i for i, f in enumerate(varying) if f in layout]  # a batch varying a factor without units: skip
+        model, x_train, batch = DCIGN(vae, [varying[i] for i in usable], layout, config.clamp_weight), images[usable], 1
+    else:
+        model, x_train, batch = vae, images.flatten(0, 1), config.batch_size  # (n_batches * B, 1, H, W)
+    train = TrainConfig(steps=config.epochs * config.n_batches, batch_size=batch, lr=config.lr, seed=config.seed,
+                        device="cpu")
+    cbs = [lambda log: progress(method, log.step, log.steps)] if progress else []
+    result = fit(model, x_train, x_val, train, cbs)
+    if result.cancelled:
         raise ExplorerError("training cancelled")
-    return model
+    losses = [log.val_loss for log in result.history]
+    recipe = {
+        "optimizer": "AdamW", "weight_decay": train.weight_decay if model.decays else 0.0,
+        "schedule": "cosine", "lr": config.lr, "steps": result.steps, "ema": train.ema,
+        "images_per_step": config.batch_size,
+        "step_sample": "one one-factor batch" if method == "dc-ign" else "shuffled images",
+        "validation_images": len(x_val), "validation_passes": len(losses),
+        "selected_on": f"own VAE objective on the validation sprites (recon + {vae.config.beta:g} * KL, no clamp)",
+        "best_step": result.best_step, "best_validation_loss": min(losses), "validation_losses": losses,
+    }
+    return vae.eval(), recipe
 
 
 # ----- measuring --------------------------------------------------------------------------------
@@ -305,22 +354,20 @@ class DisentangleRun:
 
 
 def train_disentangle(config: DisentangleConfig | None = None, progress=None) -> DisentangleRun:
-    """Train DC-IGN, a VAE and a beta-VAE on the same one-factor-batch images, then measure each.
-    progress(stage, epoch, epochs) after every epoch; returning True cancels."""
+    """Train DC-IGN, a VAE and a beta-VAE with one recipe on the same one-factor-batch images, then measure each.
+    progress(stage, step, steps) after every validation pass; returning True cancels."""
     config = config or DisentangleConfig()
     images, varying, _ = one_factor_batches(config.n_batches, config.batch_size, config.size, config.seed)
-    seconds, models = {}, {}
+    x_val = validation_set(config)
+    seconds, models, recipes = {}, {}, {}
     for name in METHODS:
         start = time.perf_counter()
-        if name == "dc-ign":
-            models[name] = train_dcign(config, images, varying, progress)
-        else:
-            models[name] = train_vae(config, images, 1.0 if name == "vae" else config.beta, name, progress)
+        models[name], recipes[name] = train_model(config, name, images, varying, x_val, progress)
         seconds[name] = time.perf_counter() - start
     x, factors = eval_set(config)
     layout = unit_layout(config.factor_units)
-    results = {name: {**measure(m, x, factors, config.bins, layout, fixed=name == "dc-ign"), "seconds": seconds[name]}
-               for name, m in models.items()}
+    results = {name: {**measure(m, x, factors, config.bins, layout, fixed=name == "dc-ign"), "seconds": seconds[name],
+                      "recipe": recipes[name]} for name, m in models.items()}
     return DisentangleRun(config, models, {"methods": results, "n_eval": len(x),
                                            "units": unit_names(config.factor_units), "dim": config.dim})
 

@@ -9,10 +9,14 @@ autoencoders (A's encoder, B's decoder): their codes share no meaning, so the sw
 Pose is measured from the images themselves (no network): centroid for x, y; the square root of the
 area (sum of intensities) for scale; the principal axis of the second moments for the orientation.
 The reference is the ideal swap, which the renderer gives us exactly: shape B drawn with the input's
-factors. Orientation from second moments is defined modulo 180 degrees and only for shapes whose
-moments are anisotropic; squares and equilateral triangles have isotropic moments, so the default
-pair is ellipse -> heart, and angles are compared modulo 180 degrees only where the target is
-measurably anisotropic.
+factors. The default pair is heart -> ellipse. The input must carry its whole orientation: a heart has
+none of the symmetries that would make the swap guess (an ellipse input looks the same turned by 180
+degrees, so no swap could know which of two heart poses to draw). The target's orientation must be
+measurable: an ellipse's second moments are strongly anisotropic, so its axis (modulo 180 degrees) is
+well defined, where squares and equilateral triangles have isotropic moments and a heart's are weak.
+Angles are compared only where the target is measurably anisotropic. The floor is the target's: B's
+held-out images (the ideal swaps) through the shared encoder and B's decoder, against themselves.
+Every set is drawn as distinct combinations: no validation or held-out sprite is a training sprite.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from torch import nn
 
 from explorer.atomic import atomic_write_dir
 from explorer.checkpoints import checkpoint_root, cpu_state, versions
-from explorer.datasets.sprites import SHAPES, render, sample_factors
+from explorer.datasets.sprites import SHAPES, distinct_factors, render, symmetric_copies
 from explorer.errors import ExplorerError
 from explorer.models.backbones import make_pair
 from explorer.models.base import ModelConfig
@@ -38,18 +42,19 @@ from explorer.train import TrainConfig, fit
 
 MIN_ANISOTROPY = 0.03  # below this the second-moment axis is noise (squares, triangles, blobs)
 MIN_MASS = 1.0  # an output with less total intensity than one pixel has no pose to measure
+FLOOR = "B reconstructed (shared encoder)"  # the achievable floor for the target shape
 WEIGHTS, BASELINE_WEIGHTS, CONFIG, RESULTS = "model.safetensors", "baseline.safetensors", "config.json", "results.json"
 
 
 @dataclass
 class SwapConfig:
-    shape_a: str = "ellipse"
-    shape_b: str = "heart"
+    shape_a: str = "heart"  # the input: oriented over the full 360 degrees
+    shape_b: str = "ellipse"  # the target: its orientation (mod 180) is measurable from its moments
     dim: int = 16  # shared code size
     channels: tuple[int, ...] = (16, 32, 64)  # conv widths per stride-2 stage
     size: int = 32  # image side
     n_train: int = 4000  # images per domain
-    n_test: int = 500  # held-out A images (and their ideal B renders)
+    n_test: int = 500  # held-out A images (and their ideal B renders); validation pairs: half as many
     epochs: int = 20
     batch_size: int = 64
     lr: float = 2e-3
@@ -118,27 +123,50 @@ class TwoDecoderAE(nn.Module):
 
 # ----- data -----------------------------------------------------------------------------------
 
-def domain_factors(shape: str, n: int, seed: int) -> dict[str, np.ndarray]:
-    """n factor combinations of one shape; scale, rotation and position drawn from the full grid."""
-    factors = sample_factors(n, seed)
-    factors["shape"] = np.full(n, SHAPES.index(shape), dtype=np.float32)
-    return factors
+def domain_factors(shape: str, n: int, seed: int, exclude: dict | list[dict] = ()) -> dict[str, np.ndarray]:
+    """n distinct factor combinations of one shape, none like those in exclude; scale, rotation and position
+    from the full grid."""
+    return distinct_factors(n, seed, exclude, shape)
 
 
 def with_shape(factors: dict[str, np.ndarray], shape: str) -> dict[str, np.ndarray]:
     return {**factors, "shape": np.full(len(factors["shape"]), SHAPES.index(shape), dtype=np.float32)}
 
 
-def training_pairs(config: SwapConfig, n: int, seed: int) -> torch.Tensor:
-    """(n, 2, 1, H, W): A images beside independently drawn B images (the domains are unpaired)."""
-    a = render(domain_factors(config.shape_a, n, seed), config.size)
-    b = render(domain_factors(config.shape_b, n, seed + 1), config.size)
-    return torch.from_numpy(np.stack([a, b], axis=1))
+def _joined(*sets: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {k: np.concatenate([f[k] for f in sets]) for k in sets[0]}
+
+
+def swap_sets(config: SwapConfig) -> dict[str, dict[str, np.ndarray]]:
+    """Factor combinations of every set: "train a", "train b", "val a", "val b" (validation pairs, n_test // 2)
+    and "test" (held-out, shape A). The domains are unpaired: each drawn with its own seed. Validation
+    combinations are no training ones; held-out ones are neither, on both sides: no held-out A image is an A
+    training or validation image, and no ideal B image (B with the held-out factors) a B one, B's symmetry
+    included (an ellipse turned by 180 degrees is the same ellipse)."""
+    a, b, seed = config.shape_a, config.shape_b, config.seed
+    n_val = max(config.n_test // 2, 1)
+    sets = {"train a": domain_factors(a, config.n_train, seed), "train b": domain_factors(b, config.n_train, seed + 1)}
+    sets["val a"] = domain_factors(a, n_val, seed + 500, sets["train a"])
+    sets["val b"] = domain_factors(b, n_val, seed + 501, sets["train b"])
+    seen_as_b = with_shape(symmetric_copies(_joined(sets["train b"], sets["val b"])), a)  # A poses drawn as seen Bs
+    sets["test"] = domain_factors(a, config.n_test, seed + 1000, [sets["train a"], sets["val a"], seen_as_b])
+    return sets
+
+
+def _pairs(fa: dict[str, np.ndarray], fb: dict[str, np.ndarray], size: int) -> torch.Tensor:
+    return torch.from_numpy(np.stack([render(fa, size), render(fb, size)], axis=1))
+
+
+def training_pairs(config: SwapConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """Training and validation pairs, each (n, 2, 1, H, W): A images beside independently drawn B images (the
+    domains are unpaired)."""
+    sets = swap_sets(config)
+    return (_pairs(sets["train a"], sets["train b"], config.size), _pairs(sets["val a"], sets["val b"], config.size))
 
 
 def held_out_set(config: SwapConfig, n: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Held-out A images and the ideal swap of each: shape B rendered with the same factors."""
-    factors = domain_factors(config.shape_a, n or config.n_test, config.seed + 1000)
+    """Held-out A images and the ideal swap of each: shape B rendered with the same factors (the first n)."""
+    factors = {k: v[:n] for k, v in swap_sets(config)["test"].items()}
     x_a = torch.from_numpy(render(factors, config.size))
     ideal_b = torch.from_numpy(render(with_shape(factors, config.shape_b), config.size))
     return x_a, ideal_b
@@ -206,8 +234,7 @@ def train_swap(config: SwapConfig | None = None, progress=None) -> SwapRun:
     """Train the shared-encoder model and the separate-AE baseline on the same images, then evaluate.
     progress(stage, done, total) is called after each validation pass; returning True cancels."""
     config = config or SwapConfig()
-    x_train = training_pairs(config, config.n_train, config.seed)
-    x_val = training_pairs(config, max(config.n_test // 2, 1), config.seed + 500)
+    x_train, x_val = training_pairs(config)
     train = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, seed=config.seed, device="cpu")
     trained, seconds = {}, {}
     for stage, shared in (("shared encoder", True), ("separate autoencoders", False)):
@@ -224,16 +251,19 @@ def train_swap(config: SwapConfig | None = None, progress=None) -> SwapRun:
 
 
 def evaluate_swap(model: TwoDecoderAE, baseline: TwoDecoderAE, config: SwapConfig) -> dict:
-    """Pose errors on held-out A images: each swap against the ideal B render, and A's own
-    reconstruction against A (the measurement floor)."""
+    """Pose errors on held-out A images: each swap against the ideal B render; and the floor for the
+    target: those ideal B images through the shared encoder and B's decoder, against themselves (what the
+    model's B decoder achieves when its input already is the answer)."""
     x_a, ideal_b = held_out_set(config)
     rows = {
         "swap (shared encoder)": pose_errors(model.swap(x_a), ideal_b),
         "baseline (separate AEs)": pose_errors(baseline.swap(x_a), ideal_b),
-        "A reconstructed (shared encoder)": pose_errors(model.reconstruct(x_a, 0), x_a),
+        FLOOR: pose_errors(model.reconstruct(ideal_b, 1), ideal_b),
     }
     return {"rows": rows, "n_test": len(x_a), "shape_a": config.shape_a, "shape_b": config.shape_b,
-            "reference": "swaps vs shape B rendered with the input's factors; reconstruction vs the input"}
+            "reference": f"swaps vs {config.shape_b} rendered with the input's factors; the floor: those ideal "
+                         f"{config.shape_b} images reconstructed (shared encoder, {config.shape_b}'s decoder) "
+                         "vs themselves"}
 
 
 def default_swap_dir(config: SwapConfig | None = None, root: str | Path | None = None) -> Path:
@@ -275,13 +305,15 @@ def swap_grid(run: SwapRun, x_a: torch.Tensor, ideal_b: torch.Tensor) -> dict[st
     a, b = run.config.shape_a, run.config.shape_b
     return {
         f"A ({a})": x_a,
-        "A reconstructed": run.model.reconstruct(x_a, 0),
         f"A through {b}'s decoder (shared encoder)": run.model.swap(x_a),
         "baseline: separate AEs": run.baseline.swap(x_a),
         f"ideal: {b} with A's factors": ideal_b,
+        f"ideal {b} reconstructed (shared encoder, {b}'s decoder): the floor": run.model.reconstruct(ideal_b, 1),
     }
 
 
 def swap_table(results: dict) -> pd.DataFrame:
-    """The pose errors as a table: one row per method, one column per measure."""
-    return pd.DataFrame(results["rows"]).T[["position_px", "scale_px", "scale_corr", "angle_deg", "pixel_sse"]]
+    """The pose errors as a table: one row per method, one column per measure (angle_n: the sprites whose
+    target orientation is measurable and whose output draws something, on which angle_deg is averaged)."""
+    columns = ["position_px", "scale_px", "scale_corr", "angle_deg", "angle_n", "pixel_sse"]
+    return pd.DataFrame(results["rows"]).T[columns].astype(float)

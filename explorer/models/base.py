@@ -36,11 +36,16 @@ class ModelConfig:
     conv_fc: tuple[int, ...] = ()  # fully connected widths between the conv features and the code
     backbone: str = "mlp"  # "mlp" or "conv", for the sparse, denoising and vae families
     l1_weight: float = 1e-3  # sparse-ae: weight of the L1 penalty on the code
+    top_k: int | None = None  # sparse-ae: keep each image's k largest code units; None: a quarter, 0: every unit
     noise: str = "gaussian"  # denoising-ae: gaussian, salt-pepper or masking
     noise_level: float = 0.3
     beta: float = 1.0  # vae: weight of the KL term
     loss: str = "bernoulli"  # reconstruction likelihood of the deep families: bernoulli or gaussian
     extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.top_k is None:
+            self.top_k = self.dim // 4 if self.family == "sparse-ae" else 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -51,7 +56,7 @@ class ModelConfig:
         unknown = set(d) - known
         if unknown:
             raise ExplorerError(f"model config has unknown keys {sorted(unknown)}; the checkpoint is from another version")
-        d = dict(d)
+        d = {"top_k": 0, **d}  # configs saved before top_k existed kept every unit
         for key in ("image_shape", "hidden", "channels", "conv_fc"):
             if key in d:
                 d[key] = tuple(d[key])

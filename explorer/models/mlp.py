@@ -39,8 +39,9 @@ class DeepAE(Autoencoder):
 
 
 # Weight decay regularises the plain autoencoders, which have nothing else against memorising a few
-# thousand images; the sparse, denoising and variational families carry their own regulariser (L1, noise,
-# KL), and decay on top of it cost them held-out error on mnist5k. The linear AE's optimum is PCA's.
+# thousand images; the denoising and variational families and an L1-only sparse code carry their own
+# regulariser (noise, KL, L1), and decay on top of it cost them held-out error on mnist5k. A top-k sparse
+# code has none and decays (explorer.models.sparse). The linear AE's optimum is PCA's.
 @register("mlp-ae")
 class MLPAE(DeepAE):
     backbone = "mlp"
