@@ -1,5 +1,5 @@
 """Similar: the k nearest neighbours of a query image in the model's code space, in PCA space of the same d,
-and in raw pixels, each with precision@k against the labels."""
+and in raw pixels, each with precision@k against the labels; for a new image, an out-of-distribution gauge."""
 
 import numpy as np
 import streamlit as st
@@ -11,6 +11,7 @@ from explorer.neighbors import APPROX_THRESHOLD, METHODS, METRICS, NeighborIndex
 from explorer.project import fingerprint, project
 from explorer.query_image import data_style, from_canvas, from_upload
 from explorer.ui.mapview import zoomable_map
+from explorer.ui.oodview import show_ood_gauge
 from explorer.ui.state import ensure_app_navigation, show_row, sidebar
 
 SOURCES = ["Click a point", "Index", "Upload an image", "Draw"]
@@ -153,6 +154,8 @@ with qcol:
 if row is None and ds.labels is not None:
     choice = lcol.selectbox("What is it? (for precision@k)", ["don't know", *names], key="similar_label")
     query_label = None if choice == "don't know" else names.index(choice)
+if image is not None:  # a new image: can the model represent it at all?
+    show_ood_gauge(sel, image)
 
 # ---- search each space -------------------------------------------------------------------------------
 results = {}

@@ -91,12 +91,32 @@ def test_uploaded_image_and_a_corrupt_file(mnist5k):
     assert at.get("image")[0].captions == ["query, as the model sees it"]
     assert row in neighbour_rows(at)[2][:1]  # the very same image is the pixel-space nearest, at distance 0
     assert any("Most neighbours are **3**" in c.value for c in at.caption)
+    percentiles = [float(m.value) for m in at.metric if "error percentile" in m.label]
+    assert len(percentiles) == 2 and all(0 <= p <= 100 for p in percentiles)  # the model's and PCA's
+    assert not at.warning  # a held-out digit is well inside what the model represents
+    assert len(at.get("plotly_chart")) == 2  # where it lands on both maps
     at.selectbox(key="similar_label").set_value("3").run()
-    assert float(at.metric[0].value) >= 0.8
+    assert float(next(m for m in at.metric if m.label.startswith("precision")).value) >= 0.8
 
     at.file_uploader(key="similar_upload").set_value(("broken.png", b"\x89PNG\r\n\x1a\nnot really", "image/png")).run()
     assert not at.exception
     assert len(at.error) == 1 and "broken.png: not a readable image" in at.error[0].value
+
+
+def test_a_photo_crop_is_flagged_as_out_of_distribution():
+    from explorer.datasets.generated import load_photos
+
+    crop = load_photos()["astronaut"][100:300, 150:350]  # a face in a space suit: nothing like a digit
+    buf = io.BytesIO()
+    Image.fromarray(crop).save(buf, "PNG")
+    at = similar_page()
+    at.radio(key="similar_source").set_value("Upload an image").run()
+    at.file_uploader(key="similar_upload").set_value(("photo.png", buf.getvalue(), "image/png")).run()
+    assert not at.exception and not at.error
+    assert len(at.warning) == 1 and "conv-ae d=16 cannot represent this image" in at.warning[0].value
+    model_percentile = next(m for m in at.metric if m.label.startswith("conv-ae d=16: error percentile"))
+    assert float(model_percentile.value) == 100.0
+    assert any("Out-of-distribution gauge" in c.value and "99th percentile" in c.value for c in at.caption)
 
 
 def test_draw_asks_for_a_drawing():
