@@ -3,8 +3,8 @@
 What datashader does (`Canvas.points`, `count_cat`, `tf.shade` with histogram equalisation), in numpy:
 a million points aggregate in tens of milliseconds, and the browser receives one small image instead of
 a million JSON points. Colour is the count-weighted mix of the class colours in each pixel (or the mean
-of a numeric factor, on Viridis); opacity is the pixel's count, histogram-equalised so that sparse
-regions stay visible next to dense ones.
+of a numeric value, on Viridis or a diverging scale); opacity is the pixel's count, histogram-equalised so
+that sparse regions stay visible next to dense ones.
 """
 
 from __future__ import annotations
@@ -18,6 +18,13 @@ from PIL import Image
 MIN_ALPHA = 0.25  # the faintest non-empty pixel is still visible
 VIRIDIS = np.array([[68, 1, 84], [72, 40, 120], [62, 74, 137], [49, 104, 142], [38, 130, 142], [31, 158, 137],
                     [53, 183, 121], [109, 205, 89], [180, 222, 44], [253, 231, 37]], dtype=np.float64)
+# blue below the middle, red above (ColorBrewer RdYlBu, reversed, without its palest stops): a muted yellow, not
+# white, in the middle, so that values near it stay visible on the white map
+DIVERGING = np.array([[49, 54, 149], [69, 117, 180], [116, 173, 209], [230, 220, 140], [244, 109, 67],
+                      [215, 48, 39], [165, 0, 38]], dtype=np.float64)
+SCALES = {"viridis": VIRIDIS, "diverging": DIVERGING}
+NO_VALUE = (150, 150, 150)  # pixels whose points carry no value (NaN: e.g. outside a measured sample) ...
+NO_VALUE_ALPHA = 0.35  # ... drawn faint grey, so the measured ones stand out
 
 
 def pixel_of(points: np.ndarray, x_range, y_range, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
@@ -52,30 +59,40 @@ def hex_rgb(colour: str) -> tuple[int, int, int]:
 
 def render(points: np.ndarray, x_range, y_range, width: int, height: int, classes: np.ndarray | None = None,
            palette: list[str] | None = None, values: np.ndarray | None = None, value_range=None,
-           opacity: float = 1.0) -> np.ndarray:
+           opacity: float = 1.0, scale: str = "viridis") -> np.ndarray:
     """RGBA image (height, width, 4) uint8 of the points inside the view.
 
     classes (N,) int with palette: colour by class. values (N,) float with value_range (lo, hi): colour by the
-    pixel's mean value on Viridis. Neither: one blue. opacity scales the whole layer (1 = opaque).
+    mean of the pixel's values on SCALES[scale], clipped to the range; NaN values are left out of the mean, and a
+    pixel with none but NaN is faint grey. Neither: one blue. opacity scales the whole layer (1 = opaque).
     """
     points = np.asarray(points, dtype=np.float32)
     pix, inside = pixel_of(points, x_range, y_range, width, height)
     n_pix = width * height
     counts = np.bincount(pix, minlength=n_pix).astype(np.float64)
     filled = counts > 0
+    unknown = np.zeros(n_pix, bool)  # pixels with points but no value among them
     if classes is not None:
         cls = np.asarray(classes)[inside].astype(np.int64)
         colours = np.array([hex_rgb(palette[k % len(palette)]) for k in range(int(cls.max(initial=0)) + 1)], float)
         per_class = np.bincount(cls * n_pix + pix, minlength=len(colours) * n_pix).reshape(len(colours), n_pix)
         rgb = per_class.T @ colours / np.maximum(counts, 1)[:, None]  # (n_pix, 3) count-weighted mix
     elif values is not None:
-        lo, hi = value_range if value_range is not None else (float(np.min(values)), float(np.max(values)))
-        mean = np.bincount(pix, weights=np.asarray(values, np.float64)[inside], minlength=n_pix) / np.maximum(counts, 1)
-        t = np.clip((mean - lo) / ((hi - lo) or 1.0), 0, 1) * (len(VIRIDIS) - 1)
-        rgb = np.stack([np.interp(t, np.arange(len(VIRIDIS)), VIRIDIS[:, c]) for c in range(3)], axis=1)
+        values = np.asarray(values, np.float64)
+        inside_values = values[inside]
+        lo, hi = value_range if value_range is not None else (float(np.nanmin(values)), float(np.nanmax(values)))
+        known = np.isfinite(inside_values)
+        n_known = np.bincount(pix[known], minlength=n_pix)
+        mean = np.bincount(pix[known], weights=inside_values[known], minlength=n_pix) / np.maximum(n_known, 1)
+        stops = SCALES[scale]
+        t = np.clip((mean - lo) / ((hi - lo) or 1.0), 0, 1) * (len(stops) - 1)
+        rgb = np.stack([np.interp(t, np.arange(len(stops)), stops[:, c]) for c in range(3)], axis=1)
+        unknown = filled & (n_known == 0)
+        rgb[unknown] = NO_VALUE
     else:
         rgb = np.tile(np.array(hex_rgb("#1f77b4"), float), (n_pix, 1))
     alpha = np.where(filled, MIN_ALPHA + (1 - MIN_ALPHA) * equalised(counts), 0.0) * opacity
+    alpha[unknown] *= NO_VALUE_ALPHA
     image = np.concatenate([rgb, 255 * alpha[:, None]], axis=1)
     return np.round(image).clip(0, 255).astype(np.uint8).reshape(height, width, 4)
 

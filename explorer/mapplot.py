@@ -24,6 +24,15 @@ DENSITY_PIXELS = (640, 480)  # the density image's width, height; the browser st
 DENSITY_GRID_N = 100  # a finer click grid on density maps, where it is the only thing to click
 HIGHLIGHT_MARKERS = 100  # a selection this small is also ringed on a density map, where its pixels could hide
 PALETTE = qualitative.D3 + qualitative.Set3  # 10 distinct class colours first
+NO_VALUE_COLOUR = "rgb(150,150,150)"  # images without a value (NaN), e.g. outside a measured sample
+
+
+def plotly_scale(scale: str):
+    """A plotly colorscale for density.SCALES[scale]: the markers and the density picture use the same colours."""
+    if scale == "viridis":
+        return "Viridis"
+    stops = density.SCALES[scale]
+    return [[i / (len(stops) - 1), "rgb({},{},{})".format(*map(int, c))] for i, c in enumerate(stops)]
 
 
 def extent(points: np.ndarray, pad: float = 0.05) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -56,8 +65,11 @@ def clicked_trace(clicked: tuple[float, float]) -> go.Scattergl:
 def map_figure(points: np.ndarray, labels: np.ndarray | None = None, class_names: list[str] | None = None,
                color: np.ndarray | None = None, color_name: str = "label", ids: np.ndarray | None = None,
                highlight=None, clicked: tuple[float, float] | None = None, grid: bool = True,
-               title: str = "", height: int = 520, marker_size: float | None = None, ranges=None) -> go.Figure:
-    """A 2-D map of points (N, 2). Coloured by class (labels) or by a numeric factor (color).
+               title: str = "", height: int = 520, marker_size: float | None = None, ranges=None,
+               color_scale: str = "viridis", color_range: tuple[float, float] | None = None) -> go.Figure:
+    """A 2-D map of points (N, 2). Coloured by class (labels) or by a numeric value (color) on color_scale
+    ("viridis" or "diverging") over color_range (default: the values' own), clipped to it; an image whose value
+    is NaN is drawn faint grey under the others.
 
     highlight: positions in `points` drawn ringed; ranges: ((x0, x1), (y0, y1)) shown, else all the points."""
     points = np.asarray(points, dtype=np.float32)
@@ -67,7 +79,8 @@ def map_figure(points: np.ndarray, labels: np.ndarray | None = None, class_names
     names = np.array(class_names if class_names else [], dtype=object)
     label_text = names[labels] if labels is not None and len(names) else (
         labels.astype(str) if labels is not None else np.full(n, "-", dtype=object))
-    hover = "index %{customdata}<br>label %{text}" + ("<br>" + color_name + " %{marker.color:.3g}" if color is not None else "") + "<extra></extra>"
+    hover = ("index %{customdata}<br>label %{text}" + ("<br>" + color_name + " %{marker.color:.3g}" if color is not None
+                                                         else "") + "<extra></extra>")
     x_range, y_range = ranges or extent(points)
     fig = go.Figure()
     if grid:
@@ -81,16 +94,31 @@ def map_figure(points: np.ndarray, labels: np.ndarray | None = None, class_names
                                        marker=dict(size=size, color=PALETTE[int(k) % len(PALETTE)], opacity=0.8)))
     else:
         marker = dict(size=size, opacity=0.8, color="#1f77b4")
+        rows = np.arange(n)
         if color is not None:
-            marker.update(color=np.asarray(color, dtype=float), colorscale="Viridis", showscale=True,
+            values = np.asarray(color, dtype=float)
+            known = np.isfinite(values)
+            if not known.all():
+                unknown = np.flatnonzero(~known)
+                fig.add_trace(go.Scattergl(
+                    x=points[unknown, 0], y=points[unknown, 1], mode="markers", name="no value", showlegend=False,
+                    customdata=ids[unknown], text=label_text[unknown],
+                    hovertemplate="index %{customdata}<br>label %{text}<br>" + color_name
+                                  + ": not measured<extra></extra>",
+                    marker=dict(size=size, opacity=0.35, color=NO_VALUE_COLOUR)))
+                rows = np.flatnonzero(known)
+            lo, hi = color_range if color_range is not None else (None, None)
+            marker.update(color=values[rows], colorscale=plotly_scale(color_scale), cmin=lo, cmax=hi, showscale=True,
                           colorbar=dict(title=color_name, thickness=12))
-        fig.add_trace(go.Scattergl(x=points[:, 0], y=points[:, 1], mode="markers", name="images", customdata=ids,
-                                   text=label_text, hovertemplate=hover, marker=marker, showlegend=False))
+        fig.add_trace(go.Scattergl(x=points[rows, 0], y=points[rows, 1], mode="markers", name="images",
+                                   customdata=ids[rows], text=label_text[rows], hovertemplate=hover, marker=marker,
+                                   showlegend=False))
     if highlight is not None and len(highlight):
         h = np.asarray(highlight, dtype=int)
         fig.add_trace(go.Scattergl(x=points[h, 0], y=points[h, 1], mode="markers", name="selected", customdata=ids[h],
                                    text=label_text[h], hovertemplate=hover,
-                                   marker=dict(size=size + 6, color="rgba(0,0,0,0)", line=dict(width=2, color="black"))))
+                                   marker=dict(size=size + 6, color="rgba(0,0,0,0)",
+                                               line=dict(width=2, color="black"))))
     if clicked is not None:
         fig.add_trace(clicked_trace(clicked))
     return _laid_out(fig, title, height, x_range, y_range)
@@ -135,7 +163,8 @@ _PICTURES: OrderedDict = OrderedDict()  # (id(points), ranges, colouring) -> (po
 
 def density_figure(points: np.ndarray, ranges, labels=None, color=None, highlight=None, class_names=None,
                    color_name: str = "label", clicked=None, grid: bool = True, title: str = "",
-                   height: int = 520, marker_size=None) -> go.Figure:
+                   height: int = 520, marker_size=None, color_scale: str = "viridis",
+                   color_range: tuple[float, float] | None = None) -> go.Figure:
     """All the points as one density image under an invisible click grid, coloured by class or factor.
 
     A selection is drawn in full colour over the faded whole, and ringed when it is small, so that a single
@@ -147,14 +176,15 @@ def density_figure(points: np.ndarray, ranges, labels=None, color=None, highligh
     values = None if color is None else np.asarray(color, dtype=np.float64)
     by_class = labels is not None and values is None
     classes = np.asarray(labels) if by_class else None
-    value_range = None if values is None else (float(values.min()), float(values.max()))
+    value_range = None if values is None else color_range or (float(np.nanmin(values)), float(np.nanmax(values)))
 
     def layer(rows, opacity: float = 1.0) -> np.ndarray:
         return density.render(points[rows], x_range, y_range, width, height_px, opacity=opacity, palette=PALETTE,
                                classes=None if classes is None else classes[rows],
-                               values=None if values is None else values[rows], value_range=value_range)
+                               values=None if values is None else values[rows], value_range=value_range,
+                               scale=color_scale)
 
-    key = (id(points), ranges, color_name if values is not None else by_class)
+    key = (id(points), ranges, (color_name, color_scale, value_range) if values is not None else by_class)
     if key in _PICTURES and _PICTURES[key][0] is points:  # the very same array, not one that took its id
         _PICTURES.move_to_end(key)
         whole = _PICTURES[key][1]
@@ -180,8 +210,8 @@ def density_figure(points: np.ndarray, ranges, labels=None, color=None, highligh
                                      marker=dict(size=8, color=PALETTE[int(k) % len(PALETTE)])))
     elif values is not None:
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="none",
-                                 marker=dict(color=[values.min(), values.max()], colorscale="Viridis", showscale=True,
-                                             colorbar=dict(title=color_name, thickness=12))))
+                                 marker=dict(color=list(value_range), colorscale=plotly_scale(color_scale),
+                                             showscale=True, colorbar=dict(title=color_name, thickness=12))))
     ringed = np.flatnonzero(picked)
     if 0 < len(ringed) <= HIGHLIGHT_MARKERS:
         fig.add_trace(go.Scattergl(x=points[ringed, 0], y=points[ringed, 1], mode="markers", name="selected",

@@ -1,4 +1,5 @@
-"""Latent map: the codes in 2-D beside the PCA baseline's own 2-D map of the same images; click and select."""
+"""Latent map: the codes in 2-D beside the PCA baseline's own 2-D map of the same images; click and select.
+Colour options "AE vs PCA per image" colour both maps by how the autoencoder compares with PCA on each image."""
 
 from functools import partial
 
@@ -6,12 +7,20 @@ import numpy as np
 import streamlit as st
 import torch
 
+from explorer.ae_vs_pca import SAMPLE_MAX, PerImage, per_image, recorded_pca_dir, symmetric_range
+from explorer.errors import ExplorerError
 from explorer.evaluate import reconstruct
 from explorer.project import METHODS, baseline_points, map_metrics, methods_for, preferred_method
 from explorer.ui.mapview import drawn_as, reset_tools, zoomable_map
-from explorer.ui.state import ensure_app_navigation, projection_or_stop, show_row, sidebar
+from explorer.ui.state import (cached_codes, cached_model, ensure_app_navigation, projection_or_stop, show_row,
+                               sidebar)
 
 MAX_SHOWN = 120  # images drawn for a box / lasso selection
+N_LISTED = 8  # images in each AE vs PCA list
+# AE vs PCA per image: colour option -> (colour bar title, colour scale)
+PER_IMAGE = {"AE vs PCA: error difference": ("AE − PCA error", "diverging"),
+             "AE vs PCA: neighbours shared with PCA": ("shared with PCA", "viridis"),
+             "AE vs PCA: neighbours shared with pixels": ("shared with pixels", "viridis")}
 
 ensure_app_navigation()
 st.title("Latent map")
@@ -44,21 +53,91 @@ def stamp(path) -> str:
     return f"{path}:{(path / 'model.safetensors').stat().st_mtime}"
 
 
+def baseline_of(pca_dir):
+    """The recorded PCA baseline's model and codes of every image (cached, as the sidebar's are)."""
+    mtime = (pca_dir / "model.safetensors").stat().st_mtime
+    model, _ = cached_model(str(pca_dir), mtime, ds.image_shape)
+    return model, cached_codes(str(pca_dir), mtime, sel.spec, *sel.dataset_options)
+
+
+@st.cache_data(show_spinner=f"Measuring each image (at most {SAMPLE_MAX:,}) under the autoencoder and under PCA: "
+                            "errors and nearest neighbours, once per checkpoint ...", max_entries=16)
+def cached_per_image(key: str, _pca_dir) -> PerImage:
+    """AE vs PCA per image; key = both checkpoints' paths + weights mtimes."""
+    pca_model, pca_codes = baseline_of(_pca_dir)
+    return per_image(sel.model, pca_model, ds.images, codes, pca_codes)
+
+
+def describe(measure: PerImage, option: str, color_range) -> str:
+    """What the per-image colour measured, in one caption."""
+    pca_name = f"PCA d={sel.model.dim}"
+    if option == "AE vs PCA: error difference":
+        d = measure.difference
+        text = (f"Colour: each image's reconstruction error (sum of squared pixel errors) under {sel.label} minus "
+                f"under {pca_name}; blue where the autoencoder reconstructs it better, red where PCA does. "
+                f"Scale centred at 0, clipped at ±{color_range[1]:.3g} (99th percentile of |difference|). "
+                f"The autoencoder is better on **{(d < 0).mean():.1%}** of images; median difference "
+                f"**{np.median(d):.3g}**.")
+    else:
+        other, shared = (("PCA's code space", measure.agree_pca) if option.endswith("PCA")
+                         else ("pixel space", measure.agree_pixels))
+        text = (f"Colour: the share of each image's {measure.k} nearest neighbours in {sel.label}'s code space that "
+                f"are also among its {measure.k} nearest in {other} (euclidean): 1 = the same neighbours, about "
+                f"{measure.chance:.4f} for unrelated spaces (k / (n − 1)). Mean **{shared.mean():.3f}**.")
+    n = len(measure.rows)
+    return text + (f" Measured on a random sample of {n:,} of {measure.n_total:,} images (neighbours found within "
+                   "the sample); the others are grey." if measure.sampled else f" Measured on all {n:,} images.")
+
+
+def show_extremes(measure: PerImage, title: str, positions: np.ndarray) -> None:
+    """Originals, the autoencoder's and PCA's reconstructions, in three aligned strips with their errors."""
+    rows = measure.rows[positions]
+    x = ds.images[rows]
+    st.markdown(f"**{title}**")
+    show_row(x, [f"#{i}" for i in rows], width=56)
+    show_row(reconstruct(sel.model, x), [f"AE {e:.1f}" for e in measure.model_error[positions]], width=56)
+    show_row(reconstruct(baseline_of(pca_dir)[0], x), [f"PCA {e:.1f}" for e in measure.pca_error[positions]],
+             width=56)
+
+
 codes = sel.codes()  # (N, d)
 c1, c2 = st.columns(2)
 methods = methods_for(sel.model.dim)
 method = c1.selectbox("Projection of the codes", methods, format_func=METHODS.get, key="map_method",
                       index=methods.index(preferred_method(sel.model.dim, sel.path)))
-colour_options = (["label"] if ds.labels is not None else []) + list(ds.factors)
-color_by = c2.selectbox("Colour by", colour_options or ["none"], key="map_color")
+pca_dir = recorded_pca_dir(sel.path)  # None for PCA itself: nothing to compare
+colour_options = ((["label"] if ds.labels is not None else []) + list(ds.factors)
+                  + (list(PER_IMAGE) if pca_dir is not None else []))
+if st.session_state.get("map_color") not in colour_options:  # e.g. an AE vs PCA colour kept from another checkpoint
+    st.session_state.pop("map_color", None)
+color_by = c2.selectbox("Colour by", colour_options or ["none"], key="map_color",
+                        help="The AE vs PCA options colour each image by how the autoencoder compares with its PCA "
+                             "baseline on it (see the caption below the choice).")
 color = ds.factors.get(color_by) if color_by not in ("label", "none") else None
+color_style = {}
+measure = None
+if color_by in PER_IMAGE:
+    try:
+        measure = cached_per_image(f"{stamp(sel.path)}|{stamp(pca_dir)}", pca_dir)
+    except ExplorerError as exc:
+        st.warning(f"AE vs PCA per image: {exc}")
+        color_by = "label" if ds.labels is not None else "none"
+if measure is not None:
+    values = {"AE vs PCA: error difference": measure.difference, "AE vs PCA: neighbours shared with PCA":
+              measure.agree_pca, "AE vs PCA: neighbours shared with pixels": measure.agree_pixels}[color_by]
+    title, scale = PER_IMAGE[color_by]
+    color_range = symmetric_range(values) if scale == "diverging" else (0.0, 1.0)
+    color = measure.on_all(values)
+    color_style = dict(color_scale=scale, color_range=color_range, color_name=title)
+    st.caption(describe(measure, color_by, color_range))
 
 proj = projection_or_stop(codes, method, sel.path)
 
 selection = st.session_state.get("map_selection") or {}
 highlight = np.asarray(selection.get("ids", []), dtype=np.int64)
 highlight = highlight[(highlight >= 0) & (highlight < len(ds))]
-style = dict(labels=ds.labels, class_names=ds.class_names, color=color, color_name=color_by, grid=False)
+style = {**dict(labels=ds.labels, class_names=ds.class_names, color=color, color_name=color_by, grid=False),
+         **color_style}
 
 
 def highlight_on(chart_key: str, identity: str):
@@ -92,6 +171,21 @@ with right:
         m = cached_map_metrics(f"{stamp(sel.pca_path)}:baseline", base, ds)
         st.caption(" · ".join([f"kNN accuracy **{m['knn_acc']:.3f}**"] * ("knn_acc" in m)
                               + [f"trustworthiness **{m['trustworthiness']:.3f}**"]) + " (2-D map, held-out images)")
+
+
+
+if measure is not None:
+    st.subheader("AE vs PCA per image")
+    most, least = measure.extremes(N_LISTED)
+    st.caption(f"The {len(most)} images{' of the sample' if measure.sampled else ''} where {sel.label}'s "
+               f"reconstruction error minus PCA d={sel.model.dim}'s is lowest (the autoencoder helps most) and "
+               "highest (helps least). Rows: the image (#index), the autoencoder's reconstruction and PCA's, "
+               "each with its error (sum of squared pixel errors).")
+    left, right = st.columns(2)
+    with left:
+        show_extremes(measure, "Where the autoencoder helps most", most)
+    with right:
+        show_extremes(measure, "Where the autoencoder helps least", least)
 
 if not len(highlight):
     st.info("Click a point to see its image and reconstruction (on a density map, the image nearest the spot); "

@@ -99,3 +99,28 @@ def test_a_selection_is_drawn_over_the_faded_rest():
     few = view_figure(pts, labels=labels, highlight=picked[:5])
     ringed = next(t for t in few.data if t.name == "selected")
     assert sorted(ringed.customdata) == sorted(picked[:5])  # a few are ringed too, so one image stays visible
+
+
+def test_a_diverging_scale_centres_on_its_middle_and_values_missing_are_faint_grey():
+    pts = np.array([[0.75, 0.75]] * 3 + [[0.25, 0.25]] * 3)  # top right, bottom left
+    values = np.array([-1.0, 1.0, np.nan, np.nan, np.nan, np.nan])  # top right: mean 0 of two known values
+    img = density.render(pts, (0, 1), (0, 1), 2, 2, values=values, value_range=(-1, 1), scale="diverging")
+    middle = density.DIVERGING[len(density.DIVERGING) // 2]
+    assert tuple(img[0, 1, :3]) == tuple(middle)  # top right: NaN left out of the mean, so 0: the middle colour
+    assert tuple(img[1, 0, :3]) == density.NO_VALUE  # bottom left: only NaN
+    assert 0 < img[1, 0, 3] < img[0, 1, 3]  # and fainter, though as many points
+    assert img[0, 0, 3] == img[1, 1, 3] == 0  # empty
+    ends = density.render(np.array([[0.75, 0.75], [0.25, 0.25]]), (0, 1), (0, 1), 2, 2, values=np.array([-5.0, 5.0]),
+                          value_range=(-1, 1), scale="diverging")
+    assert tuple(ends[0, 1, :3]) == tuple(density.DIVERGING[0])
+    assert tuple(ends[1, 0, :3]) == tuple(density.DIVERGING[-1])
+
+
+def test_a_density_map_coloured_on_a_diverging_scale_carries_its_range_in_the_colour_bar():
+    pts, _ = clustered(60_000)
+    values = np.full(len(pts), np.nan)
+    values[::10] = np.linspace(-3, 3, len(values[::10]))
+    fig = view_figure(pts, color=values, color_name="AE − PCA error", color_scale="diverging", color_range=(-2, 2))
+    assert len(fig.layout.images) == 1
+    bar = next(t for t in fig.data if t.marker is not None and t.marker.showscale)
+    assert list(bar.marker.color) == [-2, 2] and bar.marker.colorscale[0][1] == "rgb(49,54,149)"

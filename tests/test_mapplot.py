@@ -68,3 +68,19 @@ def test_tile_images():
     rgb = tile_images(torch.rand(4, 3, 5, 5), 2)
     assert rgb.shape == (10, 10, 3)
     assert upscale(tiled, 2).shape == (48, 48)
+
+
+def test_values_on_a_diverging_scale_with_images_not_measured_drawn_grey_underneath():
+    pts = np.random.default_rng(4).normal(size=(50, 2))
+    values = np.where(np.arange(50) % 2 == 0, np.linspace(-1, 1, 50), np.nan)
+    fig = map_figure(pts, color=values, color_name="AE − PCA error", color_scale="diverging", color_range=(-0.5, 0.5),
+                     grid=False)
+    assert [t.name for t in fig.data] == ["no value", "images"]  # grey first, so drawn under the measured
+    grey, measured = fig.data
+    assert sorted(grey.customdata) == list(range(1, 50, 2)) and "not measured" in grey.hovertemplate
+    assert list(measured.customdata) == list(range(0, 50, 2))
+    np.testing.assert_allclose(measured.marker.color, values[::2])
+    assert (measured.marker.cmin, measured.marker.cmax) == (-0.5, 0.5)  # centred at 0, as asked
+    scale = measured.marker.colorscale
+    assert scale[0][1] == "rgb(49,54,149)" and scale[-1][1] == "rgb(165,0,38)"
+    np.testing.assert_allclose(np.column_stack([measured.x, measured.y]), pts[::2], atol=1e-6)

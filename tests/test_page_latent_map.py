@@ -79,3 +79,55 @@ def test_an_area_is_highlighted_on_the_other_map_and_left_to_plotly_on_its_own(a
     at.session_state["map_model_views"] = [whole]  # zoomed (to the same area) since: plotly's outline is gone
     at.run()
     assert "selected" in traces(0)
+
+
+def chart_markers(at, i):
+    """The marker dicts of the i-th chart's coloured traces (those with a colour bar), colours decoded."""
+    import base64
+    import json
+
+    import numpy as np
+
+    markers = [t["marker"] for t in json.loads(at.get("plotly_chart")[i].proto.spec)["data"]
+               if t.get("marker", {}).get("showscale")]
+    for m in markers:  # plotly sends a numpy array as {"dtype", "bdata": base64}
+        if isinstance(m["color"], dict):
+            m["color"] = np.frombuffer(base64.b64decode(m["color"]["bdata"]), dtype=m["color"]["dtype"])
+    return markers
+
+
+def test_ae_vs_pca_colours_both_maps_and_lists_where_the_autoencoder_helps(at):
+    colour = at.selectbox(key="map_color")
+    assert {"AE vs PCA: error difference", "AE vs PCA: neighbours shared with PCA",
+            "AE vs PCA: neighbours shared with pixels"} <= set(colour.options)
+    colour.select("AE vs PCA: error difference").run()
+    assert not at.exception and not at.error
+    for i in (0, 1):  # the model's map and PCA's, both on the diverging scale centred at 0
+        (marker,) = chart_markers(at, i)
+        assert marker["cmin"] == -marker["cmax"] < 0 and len(marker["color"]) == 5000
+        assert (marker["color"] < 0).sum() > 4000  # conv-ae beats PCA on most images
+    captions = " ".join(c.value for c in at.caption)
+    assert "minus under PCA d=16" in captions and "Measured on all 5,000 images" in captions
+    assert any(s.value == "AE vs PCA per image" for s in at.subheader)
+    lists = " ".join(m.value for m in at.markdown)
+    assert "Where the autoencoder helps most" in lists and "Where the autoencoder helps least" in lists
+    assert len(at.get("image")) >= 6  # image, AE and PCA strips for each list
+    colour.select("AE vs PCA: neighbours shared with pixels").run()
+    assert not at.exception
+    (marker,) = chart_markers(at, 1)
+    assert (marker["cmin"], marker["cmax"]) == (0, 1) and 0 <= min(marker["color"]) <= max(marker["color"]) <= 1
+    assert "nearest in pixel space" in " ".join(c.value for c in at.caption)
+
+
+def test_ae_vs_pca_on_sprites_and_not_offered_for_pca_itself(at):
+    at.sidebar.selectbox(key="dataset").select("sprites").run()
+    at.sidebar.selectbox(key="checkpoint").select("conv-ae-d10").run()
+    at.selectbox(key="map_color").select("AE vs PCA: neighbours shared with PCA").run()
+    assert not at.exception and not at.error
+    assert len(chart_markers(at, 0)) == len(chart_markers(at, 1)) == 1
+    assert "Measured on all 10,000 images" in " ".join(c.value for c in at.caption)
+    assert any(s.value == "AE vs PCA per image" for s in at.subheader)
+    at.sidebar.selectbox(key="checkpoint").select("pca-d10").run()
+    assert not at.exception and not at.error
+    assert not any(o.startswith("AE vs PCA") for o in at.selectbox(key="map_color").options)
+    assert not any(s.value == "AE vs PCA per image" for s in at.subheader)
