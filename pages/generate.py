@@ -1,9 +1,12 @@
 """Generate: click anywhere on the map and see what the decoder makes of that spot; grids, sliders, interpolation."""
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 import torch
 
+from explorer import paths, reliability
+from explorer.errors import ExplorerError
 from explorer.evaluate import decode_all
 from explorer.inverse import grid_points, interpolate
 from explorer.mapplot import tile_images, upscale
@@ -37,6 +40,7 @@ def on_map_select(event, rows, area) -> None:
     xy = clicked_xy(event)
     if xy is not None:
         st.session_state["gen_click"] = xy
+        st.session_state["gen_clicks"] = (st.session_state.get("gen_clicks") or [])[-1:] + [xy]  # a path's ends
     box = box_range(event)
     if box is not None:
         st.session_state["gen_area"] = box
@@ -54,14 +58,64 @@ method = st.selectbox("Map", methods, format_func=METHODS.get, key="gen_method",
 proj = projection_or_stop(codes, method, sel.path)
 state_key = f"{sel.path}:{method}"
 if st.session_state.get("gen_state_key") != state_key:  # another map: old spots mean nothing here
-    st.session_state.update(gen_state_key=state_key, gen_click=None, gen_area=None)
+    st.session_state.update(gen_state_key=state_key, gen_click=None, gen_area=None, gen_clicks=[])
 click = st.session_state.get("gen_click")
+mtime = (sel.path / "model.safetensors").stat().st_mtime  # in every cache key: a retrained model misses
+
+
+@st.cache_resource(show_spinner="Decoding the data's own map spots once, to judge every other spot against ...",
+                   max_entries=8)
+def cached_reference(path: str, mtime: float, method: str) -> reliability.Reference:
+    return reliability.for_projection(model, proj, codes, ds.images)
+
+
+@st.cache_data(show_spinner="Measuring decode reliability over the view ...", max_entries=32)
+def cached_heat(path: str, mtime: float, method: str, ranges: tuple) -> reliability.HeatLayer:
+    return reliability.heat_layer(cached_reference(path, mtime, method), model, proj.inverse_transform, ranges)
+
+
+def reference() -> reliability.Reference:
+    return cached_reference(str(sel.path), mtime, method)
+
+
+def add_heat_layer(fig: go.Figure, ranges) -> None:
+    """The reliability heat layer under the points (over a density picture), transparent to clicks."""
+    ranges = tuple(tuple(round(float(v), 6) for v in r) for r in ranges)
+    layer = cached_heat(str(sel.path), mtime, method, ranges)
+    fig.add_trace(go.Heatmap(x=layer.x, y=layer.y, z=layer.z, zmin=0, zmax=1, colorscale="RdYlGn", opacity=0.45,
+                             hoverinfo="skip", name="reliability",  # 'skip': clicks go to the points and grid
+                             colorbar=dict(title="reliability", thickness=12, x=1.0)))
+    fig.data = fig.data[-1:] + fig.data[:-1]  # drawn first: under the points
+
+
+def describe(rel: reliability.Reliability, i: int = 0) -> str:
+    """What the score of spot i was made of, in words."""
+    parts = [f"decoding the nearest images' spots errs {rel.local_error[i]:.1f} x the model's own error",
+             f"{rel.data[i]:.1f} map spacings from the nearest image",
+             f"its code {rel.code[i]:.1f} code spacings from the nearest code",
+             f"round trip (decode, encode, map) lands {rel.trip[i]:.1f} map spacings away (shown, not scored)"]
+    if rel.prior is not None:
+        parts.append(f"prior term {rel.prior[i]:.2f}")
+    return "; ".join(parts) + "."
+
 
 # -- click anywhere -----------------------------------------------------------------------------
+show_heat = st.toggle("Decode reliability", key="gen_reliability",
+                      help="Colour the map by how far to trust what each spot decodes to (green: trust it).")
 map_col, out_col = st.columns([3, 2])
 with map_col:
     zoomable_map("gen_map", state_key, proj.points_, on_pick=on_map_select, selection_mode=("points", "box"),
+                 decorate=add_heat_layer if show_heat else None,
                  labels=ds.labels, class_names=ds.class_names, clicked=click, height=560)
+    if show_heat:
+        ref = reference()
+        st.caption(f"Decode reliability on a {reliability.HEAT_GRID_N} x {reliability.HEAT_GRID_N} grid over the view, "
+                   "from 0 to 1: 1 / (1 + e), e the decoding error of the spots of the nearest images as a multiple "
+                   "of the model's own reconstruction error, times a falloff to 1/2 at "
+                   f"{reliability.FALLOFF:.0f} neighbour spacings from the data (map and code)"
+                   + (" and the VAE prior's tail beyond its 99% ball" if model.family == "vae" else "") + ". "
+                   + (f"Judged against a sample of {ref.n_reference:,} of the {ref.n_data:,} images."
+                      if ref.sampled else f"Judged against all {ref.n_data:,} images."))
 with out_col:
     if click is None:
         st.info("Click anywhere on the map, empty space included: the spot is mapped back to a code and decoded.")
@@ -69,6 +123,10 @@ with out_col:
         z = proj.inverse_transform([click])  # (1, d)
         st.image(big(decode(z)[0]), caption=f"decoded at ({click[0]:.2f}, {click[1]:.2f})")
         st.caption("code: " + ", ".join(f"{v:.2f}" for v in z[0][:MAX_SLIDERS]) + (" ..." if model.dim > MAX_SLIDERS else ""))
+        rel = reliability.at_spots(reference(), model, proj.inverse_transform, [click])
+        st.metric("Decode reliability of this spot", f"{rel.score[0]:.2f}",
+                  help="0 to 1; the heat layer's score (toggle above the map).")
+        st.caption(describe(rel))
 
 # -- the learned manifold -----------------------------------------------------------------------
 st.subheader("Decoded grid over the map")
@@ -117,6 +175,74 @@ for kind in ("linear", "spherical"):
     st.caption(kind)
     strip = decode(interpolate(codes[a], codes[b], steps, kind))
     show_row(torch.cat([ds.images[a : a + 1], strip, ds.images[b : b + 1]]), width=72)
+
+# -- path across the map ------------------------------------------------------------------------
+st.subheader("Path across the map")
+q1, q2, q3, q4 = st.columns(4)
+ends = q1.radio("Ends", ["two images", "the last two clicked spots"], key="gen_path_ends")
+frames = q4.slider("Frames", 4, 24, 10, key="gen_path_frames")
+if ends == "two images":
+    pa = int(q2.number_input("From image", 0, len(ds) - 1, int(ds.test_idx[0]), key="gen_path_from"))
+    pb = int(q3.number_input("To image", 0, len(ds) - 1, default_b, key="gen_path_to"))
+    ends_codes, ends_rows = np.asarray(codes[[pa, pb]], dtype=np.float32), (pa, pb)
+else:
+    spots = st.session_state.get("gen_clicks") or []
+    ends_codes, ends_rows = (proj.inverse_transform(spots), (-1, -1)) if len(spots) == 2 else (None, None)
+
+
+@st.cache_data(show_spinner="Finding the shortest path through the k-nearest-neighbour graph of the codes ...",
+               max_entries=32)
+def cached_data_path(path: str, mtime: float, start: tuple, end: tuple, rows: tuple) -> paths.DataPath:
+    return paths.data_path(codes, np.array(start), np.array(end), start_row=rows[0], end_row=rows[1])
+
+
+large = len(codes) > reliability.REFERENCE_MAX  # seconds of kNN graph and reference decoding: on request
+if large and q1.button("Find the paths", key="gen_path_go",
+                       help=f"Builds a kNN graph on a sample of {paths.GRAPH_MAX:,} codes: seconds."):
+    st.session_state["gen_path_for"] = state_key
+if ends_codes is None:
+    st.info("Click two spots on the map (the last two clicks are the ends), or choose two images.")
+elif large and st.session_state.get("gen_path_for") != state_key:
+    st.info(f"{len(codes):,} images: the paths are found on request (Find the paths), not on opening the page.")
+else:
+    try:
+        dpath = cached_data_path(str(sel.path), mtime, tuple(map(float, ends_codes[0])),
+                                 tuple(map(float, ends_codes[1])), ends_rows)
+    except ExplorerError as exc:
+        st.warning(str(exc))
+        dpath = None
+    if dpath is not None:
+        straight = paths.straight_path(ends_codes[0], ends_codes[1], frames)
+        along = paths.evenly(dpath.codes, frames)
+        sample = (f"a sample of {dpath.graph_size:,} of the {dpath.n_data:,} codes (the ends included)"
+                  if dpath.graph_size < dpath.n_data + 2 - sum(r >= 0 for r in ends_rows) else "all the codes")
+        profile = go.Figure()
+        for name, z_path, what in [
+                ("straight line", straight, f"the straight line in code space, length {dpath.straight:.2f}, "
+                                            f"{len(straight)} equal steps"),
+                ("following the data", along,
+                 f"the shortest path through the {dpath.k}-nearest-neighbour graph of {sample}: "
+                 f"{len(dpath.codes) - 1} steps from code to code, length {dpath.length:.2f} "
+                 f"({dpath.length / max(dpath.straight, 1e-12):.2f} x the straight line)"
+                 + (f", {len(along)} of its {len(dpath.codes)} codes shown, evenly spaced"
+                    if len(along) < len(dpath.codes) else ""))]:
+            images = decode(z_path)
+            st.caption(f"{name}: {what}")
+            show_row(images, width=64)
+            shown = to_display(images)
+            e1, e2, _ = st.columns([1, 1, 4])
+            slug = name.replace(" ", "-")
+            e1.download_button("PNG strip", paths.filmstrip_png(shown), f"{sel.path.name}-{slug}.png", "image/png",
+                               key=f"gen_png_{slug}")
+            e2.download_button("GIF", paths.filmstrip_gif(shown), f"{sel.path.name}-{slug}.gif", "image/gif",
+                               key=f"gen_gif_{slug}")
+            score = reliability.of_codes(reference(), model, z_path).score
+            profile.add_trace(go.Scatter(x=paths.progress(z_path), y=score, mode="lines+markers", name=name))
+        profile.update_layout(height=240, margin=dict(l=10, r=10, t=10, b=10), yaxis=dict(title="reliability",
+                              range=[0, 1.02]), xaxis=dict(title="fraction of the path's length in code space"))
+        st.caption("Decode reliability along each path: the heat layer's score at each frame's code, placed on the "
+                   "map (1 on the data, falling where the decoder was never trained).")
+        st.plotly_chart(profile, key="gen_path_profile")
 
 # -- the prior ----------------------------------------------------------------------------------
 if hasattr(model, "sample"):

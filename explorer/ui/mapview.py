@@ -44,13 +44,13 @@ def selected_area(event) -> Ranges | None:
 
 
 def zoomable_map(key: str, identity: str, points: np.ndarray, on_pick=None,
-                 selection_mode=("points", "box", "lasso"), **style) -> None:
+                 selection_mode=("points", "box", "lasso"), decorate=None, **style) -> None:
     """Draw the map (chart key `key`) at its current zoom, with zoom controls once it is large or zoomed.
 
     identity: names the map (checkpoint + method), so another map starts unzoomed.
     on_pick(event, rows, area): called when a selection changes, with the row ids it picks (all points inside
     a box or lasso, on a density map too) and whether it was an area. style: view_figure's (labels, color,
-    highlight, clicked, ...)."""
+    highlight, clicked, ...). decorate(fig, ranges): adds layers to the figure of the view shown (a heat layer)."""
     views = _views(key, identity)
     ranges = views[-1] if views else extent(points)
     n_in_view = len(in_view(points, ranges))
@@ -65,7 +65,10 @@ def zoomable_map(key: str, identity: str, points: np.ndarray, on_pick=None,
     chart_key = f"{key}-{st.session_state.get(f'{key}_tools', 0)}"  # a new key: a fresh chart (see reset_tools)
     # on a density map plotly's own zoom would only stretch the picture: the page zooms instead
     no_zoom = ["zoom2d", "pan2d", "zoomIn2d", "zoomOut2d", "autoScale2d", "resetScale2d"] if dense else []
-    st.plotly_chart(view_figure(points, ranges, **style), key=chart_key, on_select=picked, selection_mode=selection_mode,
+    fig = view_figure(points, ranges, **style)
+    if decorate is not None:
+        decorate(fig, ranges)
+    st.plotly_chart(fig, key=chart_key, on_select=picked, selection_mode=selection_mode,
                     config={"displaylogo": False, "modeBarButtonsToRemove": no_zoom})
     if len(points) > DENSITY_ABOVE or views:
         zoom_controls(key, views, st.session_state.get(f"{key}_area"))
