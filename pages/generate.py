@@ -16,6 +16,7 @@ from explorer.ui.mapview import zoomable_map
 from explorer.ui.state import ensure_app_navigation, projection_or_stop, show_row, sidebar, to_display
 
 MAX_SLIDERS = 16
+MAX_WAYPOINTS = 6  # clicked spots a path across the map runs through, the latest ones
 
 ensure_app_navigation()
 st.title("Generate")
@@ -26,7 +27,8 @@ ds, model = sel.dataset, sel.model
 
 
 def decode(z: np.ndarray) -> torch.Tensor:
-    return decode_all(model, torch.from_numpy(np.array(z, dtype=np.float32)))  # (n, C, H, W); a copy: z may be read-only
+    z = torch.from_numpy(np.array(z, dtype=np.float32))  # a copy: z may be read-only
+    return decode_all(model, z)  # (n, C, H, W)
 
 
 def big(image: torch.Tensor, px: int = 224) -> np.ndarray:
@@ -40,7 +42,8 @@ def on_map_select(event, rows, area) -> None:
     xy = clicked_xy(event)
     if xy is not None:
         st.session_state["gen_click"] = xy
-        st.session_state["gen_clicks"] = (st.session_state.get("gen_clicks") or [])[-1:] + [xy]  # a path's ends
+        if not area:  # a box zooms the grid; only clicks are a path's spots
+            st.session_state["gen_clicks"] = ((st.session_state.get("gen_clicks") or []) + [xy])[-MAX_WAYPOINTS:]
     box = box_range(event)
     if box is not None:
         st.session_state["gen_area"] = box
@@ -88,6 +91,17 @@ def add_heat_layer(fig: go.Figure, ranges) -> None:
     fig.data = fig.data[-1:] + fig.data[:-1]  # drawn first: under the points
 
 
+def heat_caption(ref: reliability.Reference) -> str:
+    """What the heat layer measured, and against how many images."""
+    n = reliability.HEAT_GRID_N
+    return (f"Decode reliability on a {n} x {n} grid over the view, from 0 to 1: 1 / (1 + e), e the decoding error "
+            "of the spots of the nearest images as a multiple of the model's own reconstruction error, times a "
+            f"falloff to 1/2 at {reliability.FALLOFF:.0f} neighbour spacings from the data (map and code)"
+            + (" and the VAE prior's tail beyond its 99% ball" if model.family == "vae" else "") + ". "
+            + (f"Judged against a sample of {ref.n_reference:,} of the {ref.n_data:,} images."
+               if ref.sampled else f"Judged against all {ref.n_data:,} images."))
+
+
 def describe(rel: reliability.Reliability, i: int = 0) -> str:
     """What the score of spot i was made of, in words."""
     parts = [f"decoding the nearest images' spots errs {rel.local_error[i]:.1f} x the model's own error",
@@ -99,34 +113,8 @@ def describe(rel: reliability.Reliability, i: int = 0) -> str:
     return "; ".join(parts) + "."
 
 
-# -- click anywhere -----------------------------------------------------------------------------
-show_heat = st.toggle("Decode reliability", key="gen_reliability",
-                      help="Colour the map by how far to trust what each spot decodes to (green: trust it).")
-map_col, out_col = st.columns([3, 2])
-with map_col:
-    zoomable_map("gen_map", state_key, proj.points_, on_pick=on_map_select, selection_mode=("points", "box"),
-                 decorate=add_heat_layer if show_heat else None,
-                 labels=ds.labels, class_names=ds.class_names, clicked=click, height=560)
-    if show_heat:
-        ref = reference()
-        st.caption(f"Decode reliability on a {reliability.HEAT_GRID_N} x {reliability.HEAT_GRID_N} grid over the view, "
-                   "from 0 to 1: 1 / (1 + e), e the decoding error of the spots of the nearest images as a multiple "
-                   "of the model's own reconstruction error, times a falloff to 1/2 at "
-                   f"{reliability.FALLOFF:.0f} neighbour spacings from the data (map and code)"
-                   + (" and the VAE prior's tail beyond its 99% ball" if model.family == "vae" else "") + ". "
-                   + (f"Judged against a sample of {ref.n_reference:,} of the {ref.n_data:,} images."
-                      if ref.sampled else f"Judged against all {ref.n_data:,} images."))
-with out_col:
-    if click is None:
-        st.info("Click anywhere on the map, empty space included: the spot is mapped back to a code and decoded.")
-    else:
-        z = proj.inverse_transform([click])  # (1, d)
-        st.image(big(decode(z)[0]), caption=f"decoded at ({click[0]:.2f}, {click[1]:.2f})")
-        st.caption("code: " + ", ".join(f"{v:.2f}" for v in z[0][:MAX_SLIDERS]) + (" ..." if model.dim > MAX_SLIDERS else ""))
-        rel = reliability.at_spots(reference(), model, proj.inverse_transform, [click])
-        st.metric("Decode reliability of this spot", f"{rel.score[0]:.2f}",
-                  help="0 to 1; the heat layer's score (toggle above the map).")
-        st.caption(describe(rel))
+map_area = st.container()  # drawn last, once the paths to show on it are known
+
 
 # -- the learned manifold -----------------------------------------------------------------------
 st.subheader("Decoded grid over the map")
@@ -143,7 +131,8 @@ elif g1.button("Whole map", key="gen_whole"):
 tiles = decode(proj.inverse_transform(grid_points(area[0], area[1], n)))  # (n * n, C, H, W)
 picture = tile_images(tiles, n)
 g2.image(upscale(picture, max(1, 640 // picture.shape[1])),
-         caption=f"x {area[0][0]:.2f} .. {area[0][1]:.2f} (left to right), y {area[1][1]:.2f} .. {area[1][0]:.2f} (top to bottom)")
+         caption=f"x {area[0][0]:.2f} .. {area[0][1]:.2f} (left to right), "
+                 f"y {area[1][1]:.2f} .. {area[1][0]:.2f} (top to bottom)")
 
 # -- sliders ------------------------------------------------------------------------------------
 st.subheader("Move along each code dimension")
@@ -179,49 +168,59 @@ for kind in ("linear", "spherical"):
 # -- path across the map ------------------------------------------------------------------------
 st.subheader("Path across the map")
 q1, q2, q3, q4 = st.columns(4)
-ends = q1.radio("Ends", ["two images", "the last two clicked spots"], key="gen_path_ends")
+ends = q1.radio("Through", ["two images", "the clicked spots"], key="gen_path_ends",
+                help=f"The clicked spots: the last {MAX_WAYPOINTS} spots clicked on the map, in the order clicked.")
 frames = q4.slider("Frames", 4, 24, 10, key="gen_path_frames")
 if ends == "two images":
     pa = int(q2.number_input("From image", 0, len(ds) - 1, int(ds.test_idx[0]), key="gen_path_from"))
     pb = int(q3.number_input("To image", 0, len(ds) - 1, default_b, key="gen_path_to"))
-    ends_codes, ends_rows = np.asarray(codes[[pa, pb]], dtype=np.float32), (pa, pb)
+    stops, stop_rows = np.asarray(codes[[pa, pb]], dtype=np.float32), (pa, pb)
 else:
     spots = st.session_state.get("gen_clicks") or []
-    ends_codes, ends_rows = (proj.inverse_transform(spots), (-1, -1)) if len(spots) == 2 else (None, None)
+    stops, stop_rows = (proj.inverse_transform(spots), (-1,) * len(spots)) if len(spots) >= 2 else (None, None)
+    if spots and q2.button("Forget the clicked spots", key="gen_path_forget"):
+        st.session_state["gen_clicks"] = []
+        st.rerun()
 
 
 @st.cache_data(show_spinner="Finding the shortest path through the k-nearest-neighbour graph of the codes ...",
                max_entries=32)
-def cached_data_path(path: str, mtime: float, start: tuple, end: tuple, rows: tuple) -> paths.DataPath:
-    return paths.data_path(codes, np.array(start), np.array(end), start_row=rows[0], end_row=rows[1])
+def cached_data_path(path: str, mtime: float, stops: tuple, rows: tuple) -> paths.DataPath:
+    return paths.data_path_through(codes, np.array(stops), rows)
 
 
+path_lines = []  # (name, map points (n, 2)) drawn on the map
 large = len(codes) > reliability.REFERENCE_MAX  # seconds of kNN graph and reference decoding: on request
 if large and q1.button("Find the paths", key="gen_path_go",
                        help=f"Builds a kNN graph on a sample of {paths.GRAPH_MAX:,} codes: seconds."):
     st.session_state["gen_path_for"] = state_key
-if ends_codes is None:
-    st.info("Click two spots on the map (the last two clicks are the ends), or choose two images.")
+if stops is None:
+    st.info("Click two or more spots on the map (the path runs through them in the order clicked), "
+            "or choose two images.")
 elif large and st.session_state.get("gen_path_for") != state_key:
     st.info(f"{len(codes):,} images: the paths are found on request (Find the paths), not on opening the page.")
 else:
     try:
-        dpath = cached_data_path(str(sel.path), mtime, tuple(map(float, ends_codes[0])),
-                                 tuple(map(float, ends_codes[1])), ends_rows)
+        dpath = cached_data_path(str(sel.path), mtime, tuple(tuple(map(float, z)) for z in stops), stop_rows)
     except ExplorerError as exc:
         st.warning(str(exc))
         dpath = None
     if dpath is not None:
-        straight = paths.straight_path(ends_codes[0], ends_codes[1], frames)
+        straight = paths.straight_through(stops, frames)
+        to_map = reference().to_map  # where the map puts a code (UMAP, t-SNE: near its nearest codes)
+        path_lines = [("straight line", to_map(paths.straight_through(stops, 100))),
+                      ("following the data", to_map(dpath.codes))]
         along = paths.evenly(dpath.codes, frames)
+        legs = f" via {len(stops)} spots" if len(stops) > 2 else ""
         sample = (f"a sample of {dpath.graph_size:,} of the {dpath.n_data:,} codes (the ends included)"
-                  if dpath.graph_size < dpath.n_data + 2 - sum(r >= 0 for r in ends_rows) else "all the codes")
+                  if dpath.sampled else f"all {dpath.n_data:,} codes")
         profile = go.Figure()
         for name, z_path, what in [
-                ("straight line", straight, f"the straight line in code space, length {dpath.straight:.2f}, "
-                                            f"{len(straight)} equal steps"),
+                ("straight line", straight, ("the straight line" if len(stops) == 2 else "straight lines")
+                                            + f" in code space{legs}, length {dpath.straight:.2f}, "
+                                            f"{len(straight)} frames equally spaced"),
                 ("following the data", along,
-                 f"the shortest path through the {dpath.k}-nearest-neighbour graph of {sample}: "
+                 f"the shortest path{legs} through the {dpath.k}-nearest-neighbour graph of {sample}: "
                  f"{len(dpath.codes) - 1} steps from code to code, length {dpath.length:.2f} "
                  f"({dpath.length / max(dpath.straight, 1e-12):.2f} x the straight line)"
                  + (f", {len(along)} of its {len(dpath.codes)} codes shown, evenly spaced"
@@ -240,9 +239,51 @@ else:
             profile.add_trace(go.Scatter(x=paths.progress(z_path), y=score, mode="lines+markers", name=name))
         profile.update_layout(height=240, margin=dict(l=10, r=10, t=10, b=10), yaxis=dict(title="reliability",
                               range=[0, 1.02]), xaxis=dict(title="fraction of the path's length in code space"))
-        st.caption("Decode reliability along each path: the heat layer's score at each frame's code, placed on the "
-                   "map (1 on the data, falling where the decoder was never trained).")
+        st.caption("Decode reliability along each path, judged in code space (the frames decode codes, not map spots): "
+                   "1 / (1 + e), e the reconstruction error of the nearest images as a multiple of the model's median, "
+                   f"times the falloff to 1/2 at {reliability.FALLOFF:.0f} code spacings from the nearest code"
+                   + (" and the prior's tail" if model.family == "vae" else "") + ".")
         st.plotly_chart(profile, key="gen_path_profile")
+
+# -- click anywhere (the map at the top of the page) -----------------------------------------------
+
+
+def decorate(fig: go.Figure, ranges) -> None:
+    """The heat layer under the points, the paths over them."""
+    if show_heat:
+        add_heat_layer(fig, ranges)
+    for name, line in path_lines:
+        dash = "dot" if name == "straight line" else "solid"
+        fig.add_trace(go.Scattergl(x=line[:, 0], y=line[:, 1], mode="lines", name=f"path: {name}", hoverinfo="skip",
+                                   line=dict(width=3, color="black", dash=dash)))
+
+
+with map_area:
+    show_heat = st.toggle("Decode reliability", key="gen_reliability",
+                          help="Colour the map by how far to trust what each spot decodes to (green: trust it).")
+    map_col, out_col = st.columns([3, 2])
+    with map_col:
+        zoomable_map("gen_map", state_key, proj.points_, on_pick=on_map_select, selection_mode=("points", "box"),
+                     decorate=decorate,
+                     labels=ds.labels, class_names=ds.class_names, clicked=click, height=560)
+        if show_heat:
+            st.caption(heat_caption(reference()))
+        if path_lines:
+            st.caption("Black: the paths of Path across the map, the straight line in code space dotted, the path that "
+                       "follows the data solid" + ("" if proj.is_linear else ", each code placed near its nearest "
+                                                   "codes' map points as this map places codes") + ".")
+    with out_col:
+        if click is None:
+            st.info("Click anywhere on the map, empty space included: the spot is mapped back to a code and decoded.")
+        else:
+            z = proj.inverse_transform([click])  # (1, d)
+            st.image(big(decode(z)[0]), caption=f"decoded at ({click[0]:.2f}, {click[1]:.2f})")
+            st.caption("code: " + ", ".join(f"{v:.2f}" for v in z[0][:MAX_SLIDERS])
+                       + (" ..." if model.dim > MAX_SLIDERS else ""))
+            rel = reliability.at_spots(reference(), model, proj.inverse_transform, [click])
+            st.metric("Decode reliability of this spot", f"{rel.score[0]:.2f}",
+                      help="0 to 1; the heat layer's score (toggle above the map).")
+            st.caption(describe(rel))
 
 # -- the prior ----------------------------------------------------------------------------------
 if hasattr(model, "sample"):

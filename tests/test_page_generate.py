@@ -55,6 +55,9 @@ def test_sidebar_choice_reaches_the_page_and_vae_samples(at):
     assert at.selectbox(key="gen_method").value == "direct"
     assert len([s for s in at.slider if s.key and s.key.startswith("gen_dim_")]) == 2
     assert any("prior" in s.value for s in at.subheader)
+    at.session_state["gen_click"] = (0.0, 0.0)  # the VAE's clicked spot is also judged by its prior
+    at.run()
+    assert any("prior term 1.00" in c.value for c in at.caption)
 
 
 def _traces(at, chart: int = 0) -> list[dict]:
@@ -117,9 +120,35 @@ def test_path_across_the_map_shows_both_filmstrips_their_profile_and_exports(at)
     for line in lines:
         x, y = _array(line["x"]), _array(line["y"])
         assert x[0] == 0 and x[-1] == 1 and np.all(np.diff(x) > 0) and np.all((0 < y) & (y <= 1))
-    at.radio(key="gen_path_ends").set_value("the last two clicked spots").run()
-    assert any("Click two spots" in i.value for i in at.info)
-    at.session_state["gen_clicks"] = [(0.5, -0.25), (-2.0, 1.0)]
+    at.radio(key="gen_path_ends").set_value("the clicked spots").run()
+    assert any("Click two or more spots" in i.value for i in at.info)
+    at.session_state["gen_clicks"] = [(0.5, -0.25), (-2.0, 1.0), (1.0, 2.0)]
     at.run()
-    assert not at.exception and not any("Click two spots" in i.value for i in at.info)
+    assert not at.exception and not any("Click two or more spots" in i.value for i in at.info)
     assert len(at.get("download_button")) == 4
+    assert any(c.value.startswith("following the data: the shortest path via 3 spots through the") for c in at.caption)
+    at.button(key="gen_path_forget").click().run()
+    assert at.session_state["gen_clicks"] == [] and any("Click two or more spots" in i.value for i in at.info)
+
+
+def test_the_heat_layer_also_lies_over_a_density_map(monkeypatch):
+    """Above DENSITY_ABOVE points the map is one density picture (here: 5,000 points over a lowered threshold)."""
+    import explorer.mapplot
+    import explorer.ui.mapview
+
+    monkeypatch.setattr(explorer.mapplot, "DENSITY_ABOVE", 1000)
+    monkeypatch.setattr(explorer.ui.mapview, "DENSITY_ABOVE", 1000)
+    at = open_app_page("pages/generate.py", timeout=120, gen_reliability=True)
+    assert not at.exception
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["layout"]["images"][0]["layer"] == "below"  # the density picture
+    assert spec["data"][0]["type"] == "heatmap" and _array(spec["data"][0]["z"]).shape == (40, 40)
+    assert any("drawn as density" in c.value for c in at.caption)
+
+
+def test_the_paths_are_drawn_on_the_map(at):
+    lines = {t["name"]: t for t in _traces(at) if t.get("name", "").startswith("path: ")}
+    assert sorted(lines) == ["path: following the data", "path: straight line"]
+    assert lines["path: straight line"]["hoverinfo"] == "skip"  # clicks go through to the points and grid
+    data = np.column_stack([_array(lines["path: following the data"][c]) for c in ("x", "y")])
+    assert len(data) >= 2 and np.all(np.isfinite(data))
