@@ -290,7 +290,7 @@ def project(codes, method: str, ckpt_dir: str | Path | None = None, progress=Non
         return proj
     codes = np.asarray(codes, dtype=np.float32)
     proj = Projection(method).fit(codes, progress)
-    if ckpt_dir is not None:
+    if ckpt_dir is not None and method != "direct":  # a 2-D code is its own map: nothing to store
         try:
             proj.save(projection_path(ckpt_dir, method))
         except OSError:
