@@ -9,7 +9,8 @@ from tests.e2e.conftest import open_page, wait_for_app
 GEOMETRY = """(i) => {
   const gd = document.querySelectorAll('.js-plotly-plot')[i];
   const fl = gd._fullLayout, box = gd.querySelector('.nsewdrag').getBoundingClientRect();
-  const data = gd._fullData.filter(t => !['click grid', 'selected', 'clicked'].includes(t.name))
+  // the data traces: those that carry row ids (not the click grid, highlights, paths or a heat layer)
+  const data = gd._fullData.filter(t => t.customdata && !['click grid', 'selected', 'clicked'].includes(t.name))
     .map(t => ({x: Array.from(t.x), y: Array.from(t.y), id: Array.from(t.customdata)}));
   return {left: box.left, top: box.top, width: box.width, height: box.height, data: data,
           xr: fl.xaxis.range, yr: fl.yaxis.range, names: gd._fullData.map(t => t.name)};
