@@ -231,7 +231,7 @@ def overcomplete_table(results: dict) -> pd.DataFrame:
                                 "live units": float(r["live_units"])}
     for ref, sse in results["references"].items():
         rows[f"reference: {REFERENCE_LABELS[ref]}"] = {KIND_LABELS[k]: sse[k] for k in KINDS}
-    return pd.DataFrame(rows).T
+    return pd.DataFrame(rows).T.astype(float)  # floats: a reference has no code, its cells are NaN
 
 
 def copied_kinds(results: dict, method: str) -> list[str]:
@@ -266,8 +266,8 @@ def finding(results: dict) -> list[str]:
         f"Uniform noise: plain {sse(plain, 'noise'):.1f}, sparse {sse(sparse, 'noise'):.1f}, denoising "
         f"{sse(den, 'noise'):.1f}, against {refs['black']['noise']:.1f} for an all-black output and "
         f"{refs['flat']['noise']:.1f} for a flat image at the input's mean.",
-        f"Better than that flat image, the plain AE reproduces {names(copied)} (not {names(missed)}); the sparse AE "
-        f"{names(copied_kinds(results, 'sparse'))}; the denoising AE {names(copied_kinds(results, 'denoising'))}. "
+        f"Non-digit inputs reproduced better than by a flat image at their mean: plain: {names(copied)}; sparse: "
+        f"{names(copied_kinds(results, 'sparse'))}; denoising: {names(copied_kinds(results, 'denoising'))}. "
         f"Mean non-digit error over digit error: plain {ratios['plain']:.0f}, sparse {ratios['sparse']:.0f}, "
         f"denoising {ratios['denoising']:.0f} (about 1 for a copy).",
         f"The codes: {100 * plain['active_fraction']:.0f} % of the plain code's units are active per held-out digit, "
