@@ -114,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="folder (default checkpoints/sprites/experiments/disentangle)")
 
-    p = sub.add_parser("overcomplete", help="codes wider than the image on mnist5k: plain vs sparse (L1) vs denoising AE")
+    p = sub.add_parser("overcomplete", help="codes wider than the image on mnist5k: plain vs sparse (L1, top-k) vs "
+                                              "denoising AE")
     p.add_argument("--width", type=int, help="code units, more than the 784 pixels (default 1024)")
     p.add_argument("--steps", type=int, help="optimisation steps for each model (default 3000)")
     p.add_argument("--l1-weight", type=float, help="the sparse model's L1 weight (default 0.1)")

@@ -10,7 +10,7 @@ from explorer.experiments.overcomplete import (KIND_LABELS, LABELS, RESULTS, Ove
 from explorer.ui.state import cached_dataset, ensure_app_navigation, show_row, sidebar
 
 
-@st.cache_resource(show_spinner="Loading the three models ...", max_entries=4)
+@st.cache_resource(show_spinner="Loading the four models ...", max_entries=4)
 def cached_run(path: str, mtime: float):
     return load_overcomplete(path)
 
@@ -23,10 +23,11 @@ def cached_probes(seed: int, n_probe: int):
 ensure_app_navigation()
 st.title("Over-complete")
 sidebar()  # the shared sidebar; this page uses its own mnist5k models
-st.caption("A code wider than the 784 pixels could simply copy its input (the identity). Three autoencoders with "
-           "one over-complete ReLU code layer, trained the same way on mnist5k; only the regulariser differs: none "
-           "(plain), an L1 penalty on the code (sparse), noise on the input (denoising). A model that learned the "
-           "identity reconstructs inputs that are not digits as well as digits; one that learned digits does not.")
+st.caption("A code wider than the 784 pixels could simply copy its input (the identity). Four autoencoders with "
+           "one over-complete code layer, trained the same way on mnist5k; only the regulariser differs: none "
+           "(plain), an L1 penalty on the code (sparse), a top-k code that keeps a quarter of its units per image, "
+           "noise on the input (denoising). A model that learned the identity reconstructs inputs that are not "
+           "digits as well as digits; one that learned digits does not.")
 
 if st.session_state.get("oc_job") == "running":  # the run that trained was stopped by a click (Cancel or any widget)
     st.session_state["oc_job"] = "cancelled"
@@ -69,7 +70,7 @@ else:
             st.caption(label if label == "input" else LABELS[label])
             show_row(row, width=56)
 
-with st.expander("Retrain the three models (about 5 minutes on one CPU core at 3,000 steps)"):
+with st.expander("Retrain the four models (about 6 minutes on one CPU core at 3,000 steps)"):
     defaults = OvercompleteConfig()
     c1, c2 = st.columns(2)
     width = c1.select_slider("Code width", [1024, 1536, 2048], defaults.width, key="oc_width")
@@ -77,7 +78,7 @@ with st.expander("Retrain the three models (about 5 minutes on one CPU core at 3
     l1_weight = c1.select_slider("L1 weight (sparse)", [0.02, 0.05, 0.1, 0.2, 0.5], defaults.l1_weight, key="oc_l1")
     noise_level = c2.select_slider("Gaussian noise std (denoising)", [0.05, 0.1, 0.2, 0.3, 0.4], defaults.noise_level,
                                    key="oc_noise")
-    if st.button("Train plain, sparse and denoising AEs", key="oc_train"):
+    if st.button("Train the plain, sparse, top-k and denoising AEs", key="oc_train"):
         st.button("Cancel", key="oc_cancel", help="Stops training; nothing is saved.")
         bar = st.progress(0.0, text="loading mnist5k ...")
         try:

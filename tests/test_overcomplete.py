@@ -63,16 +63,17 @@ def test_a_copy_scores_zero_and_reproduces_every_kind(probes):
     assert "learned (close to) the identity" in finding(results)[0]
 
 
-def test_the_three_share_one_architecture_and_a_relu_code():
+def test_the_four_share_one_architecture():
     models = {m: build_model(model_config(m, SHORT)) for m in METHODS}
     shapes = {m: {k: tuple(v.shape) for k, v in model.state_dict().items()} for m, model in models.items()}
-    assert shapes["plain"] == shapes["sparse"] == shapes["denoising"]
+    assert shapes["plain"] == shapes["sparse"] == shapes["top-k"] == shapes["denoising"]
     assert max(v[0] for v in shapes["plain"].values() if len(v) == 2) == 1024  # the code is the one hidden layer
     assert models["plain"].config.l1_weight == 0 and models["sparse"].config.l1_weight > 0
     x = torch.rand(8, 1, 28, 28)
-    for model in models.values():
-        with torch.no_grad():
-            assert float(model.encode(x).min()) >= 0  # ReLU codes: active fractions compare
+    with torch.no_grad():
+        for name in ("plain", "sparse", "denoising"):
+            assert float(models[name].eval().encode(x).min()) >= 0  # ReLU codes: active fractions compare
+        assert int((models["top-k"].eval().encode(x) != 0).sum(1).max()) == 1024 // 4  # a quarter of the units
 
 
 def test_short_run_shows_the_experiment(run):
@@ -88,13 +89,15 @@ def test_short_run_shows_the_experiment(run):
     assert nondigit_ratio(m["plain"]["sse"]) > 5
     assert "did not learn the identity" in finding(run.results)[0]
     table = overcomplete_table(run.results)
-    assert list(table.index[:3]) == ["plain", "sparse (L1)", "denoising"] and "uniform noise" in table.columns
+    assert list(table.index[:4]) == ["plain", "sparse (L1)", "sparse (top-k, a quarter)", "denoising"]
+    assert "uniform noise" in table.columns
+    assert m["top-k"]["active_fraction"] <= 0.25  # the top-k code: a quarter of its units at most
     assert run.results["config"]["steps"] == 300
 
 
 def test_save_load_round_trip(run, probes, tmp_path):
     out = save_overcomplete(run, tmp_path / "oc")
-    assert sorted(p.name for p in out.iterdir()) == ["denoising", "plain", "results.json", "sparse"]
+    assert sorted(p.name for p in out.iterdir()) == ["denoising", "plain", "results.json", "sparse", "top-k"]
     loaded = load_overcomplete(out)
     assert loaded.config == run.config and loaded.results == json.loads(json.dumps(run.results))
     x = probes["noise"][:16]

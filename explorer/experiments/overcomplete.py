@@ -1,13 +1,15 @@
 """Over-complete codes: a code wider than the image could simply copy it, unless a regulariser stops that.
 
-Three autoencoders on mnist5k with a code WIDER than the 784 pixels, one hidden layer each side: encoder
+Four autoencoders on mnist5k with a code WIDER than the 784 pixels, one hidden layer each side: encoder
 784 -> width (the code), decoder width -> 784 (sigmoid). A deeper, bottlenecked network could not copy, so
 the code is the only hidden layer. Every code is a ReLU code, so their active fractions compare (a plain
 mlp-ae's code is linear and never exactly 0):
   plain      the sparse family with L1 weight 0 (and top_k 0): a ReLU code and no regulariser at all;
-  sparse     the same with an L1 penalty on the code (the lecture's sparse AE, not the k-sparse one);
+  sparse     the same with an L1 penalty on the code (the lecture's sparse AE);
+  top-k      the same with no penalty but a top-k code (the app's sparse AE): each image keeps a quarter of
+             the units, so the code can never be a dense copy;
   denoising  Gaussian noise on the input, loss against the clean image (denoising-ae with extra relu_code).
-All three train the same way: explorer.train.fit with the same steps, batch, lr, seed, AdamW with no weight
+All four train the same way: explorer.train.fit with the same steps, batch, lr, seed, AdamW with no weight
 decay, weight averaging and selection on the same validation split; only the regulariser differs.
 
 A model that learned the identity reconstructs any input; one that learned digits reconstructs digits. So each
@@ -43,8 +45,8 @@ from explorer.train import TrainConfig, fit
 
 SHAPE = (1, 28, 28)
 PIXELS = 28 * 28
-METHODS = ("plain", "sparse", "denoising")
-LABELS = {"plain": "plain", "sparse": "sparse (L1)", "denoising": "denoising"}
+METHODS = ("plain", "sparse", "top-k", "denoising")
+LABELS = {"plain": "plain", "sparse": "sparse (L1)", "top-k": "sparse (top-k, a quarter)", "denoising": "denoising"}
 KINDS = ("digits", "noise", "shuffled", "photos", "sprites")
 KIND_LABELS = {"digits": "held-out digits", "noise": "uniform noise", "shuffled": "shuffled-pixel digits",
                "photos": "photo crops", "sprites": "sprites"}
@@ -101,12 +103,14 @@ class OvercompleteRun:
 
 
 def model_config(method: str, config: OvercompleteConfig) -> ModelConfig:
-    """The three share one architecture (hidden=(): the code is the only hidden layer) and a ReLU code."""
+    """The four share one architecture (hidden=(): the code is the only hidden layer) and a ReLU code."""
     common = dict(image_shape=SHAPE, dim=config.width, hidden=(), backbone="mlp")
     if method == "plain":
         return ModelConfig("sparse-ae", **common, l1_weight=0.0, top_k=0)
     if method == "sparse":
         return ModelConfig("sparse-ae", **common, l1_weight=config.l1_weight, top_k=0)
+    if method == "top-k":
+        return ModelConfig("sparse-ae", **common, l1_weight=0.0, top_k=config.width // 4)
     if method == "denoising":
         return ModelConfig("denoising-ae", **common, noise=config.noise, noise_level=config.noise_level,
                            extra={"relu_code": True})
@@ -245,7 +249,6 @@ def finding(results: dict) -> list[str]:
     """The result in sentences, every number from results: did the plain model learn the identity (does it
     reproduce what is not a digit), and what do the regularisers change."""
     m, refs = results["methods"], results["references"]
-    plain, sparse, den = (m[k] for k in METHODS)
     names = lambda kinds: ", ".join(KIND_LABELS[k] for k in kinds) or "none of them"  # noqa: E731
     copied = copied_kinds(results, "plain")
     missed = [k for k in KINDS if k != "digits" and k not in copied]
@@ -257,23 +260,22 @@ def finding(results: dict) -> list[str]:
                    "images.")
     else:
         verdict = "The plain over-complete AE reproduces noise, but not every kind of non-digit input."
-    ratios = {k: nondigit_ratio(r["sse"]) for k, r in m.items()}
-    sse = lambda r, k: r["sse"][k]  # noqa: E731
+
+    def each(value) -> str:  # "plain 1.86, sparse (L1) 4.32, ...": one entry per model
+        return ", ".join(f"{LABELS[k]} {value(k)}" for k in METHODS)
+
+    sse = lambda kind, fmt: each(lambda k: format(m[k]["sse"][kind], fmt))  # noqa: E731
     return [
         verdict,
-        f"Held-out digits: plain {sse(plain, 'digits'):.2f}, sparse {sse(sparse, 'digits'):.2f}, denoising "
-        f"{sse(den, 'digits'):.2f} (SSE per image).",
-        f"Uniform noise: plain {sse(plain, 'noise'):.1f}, sparse {sse(sparse, 'noise'):.1f}, denoising "
-        f"{sse(den, 'noise'):.1f}, against {refs['black']['noise']:.1f} for an all-black output and "
+        f"Held-out digits: {sse('digits', '.2f')} (SSE per image).",
+        f"Uniform noise: {sse('noise', '.1f')}, against {refs['black']['noise']:.1f} for an all-black output and "
         f"{refs['flat']['noise']:.1f} for a flat image at the input's mean.",
-        f"Non-digit inputs reproduced better than by a flat image at their mean: plain: {names(copied)}; sparse: "
-        f"{names(copied_kinds(results, 'sparse'))}; denoising: {names(copied_kinds(results, 'denoising'))}. "
-        f"Mean non-digit error over digit error: plain {ratios['plain']:.0f}, sparse {ratios['sparse']:.0f}, "
-        f"denoising {ratios['denoising']:.0f} (about 1 for a copy).",
-        f"The codes: {100 * plain['active_fraction']:.0f} % of the plain code's units are active per held-out digit, "
-        f"{100 * sparse['active_fraction']:.0f} % with L1 and {100 * den['active_fraction']:.0f} % with noise; units "
-        f"ever active: plain {plain['live_units']}, sparse {sparse['live_units']}, denoising {den['live_units']}, "
-        f"for {results['pixels']} pixels.",
+        "Non-digit inputs reproduced better than by a flat image at their mean: "
+        + "; ".join(f"{LABELS[k]}: {names(copied_kinds(results, k))}" for k in METHODS)
+        + f". Mean non-digit error over digit error: {each(lambda k: format(nondigit_ratio(m[k]['sse']), '.0f'))} "
+        "(about 1 for a copy).",
+        f"The codes, per held-out digit: active units {each(lambda k: format(m[k]['active_fraction'], '.0%'))}; "
+        f"units ever active {each(lambda k: m[k]['live_units'])}, for {results['pixels']} pixels.",
     ]
 
 

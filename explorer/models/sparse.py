@@ -24,7 +24,8 @@ class SparseAE(DeepAE):
 
     def __init__(self, config):
         if not 0 <= config.top_k <= config.dim:
-            raise ExplorerError(f"top_k must be between 0 (every unit) and the code size {config.dim}, got {config.top_k}")
+            raise ExplorerError(f"top_k must be between 0 (every unit) and the code size {config.dim}, "
+                                f"got {config.top_k}")
         super().__init__(config)
         self.k_training = config.top_k
 
