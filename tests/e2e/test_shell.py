@@ -11,7 +11,8 @@ def test_app_loads_with_sidebar_and_overview(page, app_url):
     open_page(page, app_url)
     page.get_by_text("Latent Explorer").first.wait_for()
     assert "held-out error" in sidebar_text(page)
-    assert page.locator('[data-testid="stImage"]').count() >= 3  # originals, model and PCA strips
+    # the originals, the model's and PCA's strips (images may arrive after the script has finished)
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=\"stImage\"]').length >= 3", timeout=60_000)
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
