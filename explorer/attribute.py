@@ -17,7 +17,7 @@ import torch
 
 from explorer.datasets import Dataset
 from explorer.errors import ExplorerError
-from explorer.evaluate import _evenly_spaced, decode_all, encode_all
+from explorer.evaluate import decode_all, encode_all, evenly_spaced
 from explorer.experiments.analogies import group_vector
 from explorer.models.base import Autoencoder
 
@@ -63,7 +63,7 @@ def _split(dataset: Dataset, rows) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _capped(rows: np.ndarray, limit: int) -> np.ndarray:
-    return rows[_evenly_spaced(len(rows), limit)]
+    return rows[evenly_spaced(len(rows), limit)]
 
 
 def _reencoded(model: Autoencoder, z: torch.Tensor, vector: torch.Tensor, strength: float) -> np.ndarray:

@@ -52,7 +52,8 @@ def reconstruction_errors(model: Autoencoder, x: torch.Tensor | Images, batch_si
     return torch.cat(errors).numpy() if errors else np.zeros(0)
 
 
-def _evenly_spaced(n: int, k: int) -> np.ndarray:
+def evenly_spaced(n: int, k: int) -> np.ndarray:
+    """k indices spread evenly over range(n) (every index when n <= k): a sample that needs no seed."""
     return np.linspace(0, n - 1, k).round().astype(np.int64) if n > k else np.arange(n)
 
 
@@ -68,7 +69,7 @@ def evaluate_model(model: Autoencoder, dataset: Dataset, codes: np.ndarray | Non
     if dataset.labels is not None:
         z_train = (encode_all(model, dataset.images.take(dataset.train_idx)) if codes is None
                    else np.asarray(codes[dataset.train_idx]))
-        scored = _evenly_spaced(len(z_test), KNN_MAX)
+        scored = evenly_spaced(len(z_test), KNN_MAX)
         out["knn_acc"] = metrics.knn_accuracy(z_train, dataset.y_train, z_test[scored], dataset.y_test[scored])
     n = min(len(x_test), TRUST_MAX)
     out["trustworthiness"] = metrics.trustworthiness(x_test[:n].numpy(), z_test[:n].numpy())

@@ -16,7 +16,7 @@ import torch
 
 from explorer.datasets import Dataset
 from explorer.errors import ExplorerError
-from explorer.evaluate import _evenly_spaced, encode_all, reconstruction_errors
+from explorer.evaluate import evenly_spaced, encode_all, reconstruction_errors
 from explorer.models.base import Autoencoder
 from explorer.project import Projection
 
@@ -55,7 +55,7 @@ def held_out_reference(model: Autoencoder, dataset: Dataset, limit: int = REFERE
                        rows: np.ndarray | None = None) -> ErrorReference:
     """The errors of up to `limit` evenly spaced held-out images (or of dataset rows `rows`)."""
     rows = dataset.test_idx if rows is None else np.asarray(rows)
-    picked = rows[_evenly_spaced(len(rows), limit)]
+    picked = rows[evenly_spaced(len(rows), limit)]
     errors = reconstruction_errors(model, dataset.images.take(picked))
     return ErrorReference(np.sort(errors), len(dataset.test_idx))
 

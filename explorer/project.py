@@ -316,13 +316,13 @@ def map_metrics(points, dataset, trust_max: int = 2000) -> dict[str, float]:
     kNN accuracy scores at most KNN_MAX held-out images (as evaluate_model does) against at most MAP_KNN_TRAIN
     training images, both evenly spaced, so that a million-point map is measured in a fraction of a second."""
     from explorer import metrics
-    from explorer.evaluate import KNN_MAX, _evenly_spaced
+    from explorer.evaluate import KNN_MAX, evenly_spaced
 
     points = np.asarray(points)
     out = {}
     if dataset.labels is not None:
-        scored = dataset.test_idx[_evenly_spaced(len(dataset.test_idx), KNN_MAX)]
-        train = dataset.train_idx[_evenly_spaced(len(dataset.train_idx), MAP_KNN_TRAIN)]
+        scored = dataset.test_idx[evenly_spaced(len(dataset.test_idx), KNN_MAX)]
+        train = dataset.train_idx[evenly_spaced(len(dataset.train_idx), MAP_KNN_TRAIN)]
         out["knn_acc"] = metrics.knn_accuracy(points[train], dataset.labels[train],
                                               points[scored], dataset.labels[scored])
     test = dataset.test_idx[:trust_max]  # trustworthiness is O(n^2)

@@ -1,4 +1,4 @@
-"""Over-complete codes: the measures on a known copy, a short run of the three models, save/load, the CLI."""
+"""Over-complete codes: the measures on a known copy, a short run of the four models, save/load, the CLI."""
 
 import json
 
@@ -7,7 +7,8 @@ import torch
 
 from explorer.cli import main
 from explorer.errors import ExplorerError
-from explorer.experiments.overcomplete import (KINDS, METHODS, OvercompleteConfig, _evenly_spaced, copied_kinds,
+from explorer.evaluate import evenly_spaced
+from explorer.experiments.overcomplete import (KINDS, METHODS, OvercompleteConfig, copied_kinds,
                                                evaluate_overcomplete, finding, load_overcomplete, model_config,
                                                nondigit_ratio, overcomplete_table, probe_sets, save_overcomplete,
                                                train_overcomplete)
@@ -49,7 +50,7 @@ def test_probe_sets_are_fixed_and_in_range(probes, mnist5k):
     again = probe_sets(SHORT, mnist5k)
     assert all(torch.equal(probes[k], again[k]) for k in KINDS)
     # shuffled digits: the same pixel values as the digits they come from, in other places
-    originals = probes["digits"][_evenly_spaced(len(probes["digits"]), 100)].flatten(1)
+    originals = probes["digits"][evenly_spaced(len(probes["digits"]), 100)].flatten(1)
     shuffled = probes["shuffled"].flatten(1)
     assert torch.equal(shuffled.sort(1).values, originals.sort(1).values) and not torch.equal(shuffled, originals)
 

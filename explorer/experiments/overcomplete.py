@@ -36,7 +36,7 @@ from explorer.checkpoints import checkpoint_root, load_checkpoint, save_checkpoi
 from explorer.datasets import Dataset, load_dataset
 from explorer.datasets.sprites import render, sample_factors
 from explorer.errors import ExplorerError
-from explorer.evaluate import encode_all, reconstruct, reconstruction_errors
+from explorer.evaluate import encode_all, evenly_spaced, reconstruct, reconstruction_errors
 from explorer.metrics import active_fraction, dead_units
 from explorer.models import ModelConfig, build_model
 from explorer.models.base import Autoencoder
@@ -119,10 +119,6 @@ def model_config(method: str, config: OvercompleteConfig) -> ModelConfig:
 
 # ----- inputs ---------------------------------------------------------------------------------------------
 
-def _evenly_spaced(n: int, k: int) -> np.ndarray:
-    return np.linspace(0, n - 1, min(k, n)).round().astype(np.int64)
-
-
 def photo_crops(n: int, seed: int = 0) -> torch.Tensor:
     """n grayscale 28 x 28 crops of scikit-image's bundled photographs, each photo scaled so that its shorter
     side is 84 pixels (a crop shows a ninth of that side), crops spread evenly over the photos."""
@@ -148,7 +144,7 @@ def probe_sets(config: OvercompleteConfig, dataset: Dataset | None = None) -> di
     x_test = dataset.x_test
     gen = torch.Generator().manual_seed(config.seed)
     perm = torch.randperm(PIXELS, generator=gen)  # one permutation for every image
-    some = torch.from_numpy(_evenly_spaced(len(x_test), config.n_probe))
+    some = torch.from_numpy(evenly_spaced(len(x_test), config.n_probe))
     return {
         "digits": x_test,
         "noise": torch.rand((config.n_probe, *SHAPE), generator=gen),
@@ -321,6 +317,6 @@ def reconstruction_rows(run: OvercompleteRun, probes: dict[str, torch.Tensor], n
     """For the page: per kind, the first n inputs and each model's reconstruction of them, each (n, 1, 28, 28)."""
     rows = {}
     for kind, x in probes.items():
-        shown = x[_evenly_spaced(len(x), n)]
+        shown = x[evenly_spaced(len(x), n)]
         rows[kind] = {"input": shown, **{method: reconstruct(model, shown) for method, model in run.models.items()}}
     return rows
