@@ -7,7 +7,7 @@ a kept unit carries its sign) and the rest are exactly 0, so at most k of d unit
 whatever the data; k is a quarter of d unless top_k says otherwise (top_k = 0: the ReLU code and L1 alone).
 Against the dead units a small k causes, training starts with every unit kept and lowers k linearly to its
 target over the first quarter of the budget (set_progress), as Makhzani and Frey schedule it. Measured on
-mnist5k at d = 16, k = 4: no dead unit (ReLU units selected by top-k left 6 of 16 dead).
+mnist5k at d = 16, k = 4: no dead unit (ReLU units selected by top-k left 3 to 6 of 16 dead).
 """
 
 import torch
