@@ -4,7 +4,7 @@ above DENSITY_ABOVE points in view, one density image instead (explorer.density)
 Every point carries its dataset row id in customdata, because st.plotly_chart's point_index counts
 within a trace. Under the data lies an invisible 60 x 60 grid of selectable points (customdata
 GRID_ID), so a click on empty space still selects something (the nearest grid point) and its x, y
-come back in the selection event: the route DESIGN.md reports working with Streamlit 1.67.
+come back in the selection event (checked with Streamlit 1.67 in headless Chromium by tests/e2e/test_latent_map.py).
 """
 
 from __future__ import annotations

@@ -11,11 +11,6 @@ from explorer.datasets.folder_cache import IMAGE_SUFFIXES, decode_image, folder_
 from explorer.errors import ExplorerError
 
 
-def load_image(source, size: int, color: str = "gray") -> np.ndarray:
-    """One image file (path or file-like) -> (C, size, size) float32 in [0, 1]. Raises on a bad file."""
-    return decode_image(source, size, color).astype(np.float32) / 255.0
-
-
 def _load_array(path: Path):
     try:  # an .npy is memory-mapped (copy-on-write: the file is never changed); an .npz is read whole
         data = np.load(path, allow_pickle=False, mmap_mode="c" if path.suffix.lower() == ".npy" else None)
