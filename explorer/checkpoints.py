@@ -109,15 +109,16 @@ def load_checkpoint(ckpt_dir: str | Path, image_shape: tuple | None = None, devi
 
 
 def files_stamp(ckpt_dir: str | Path) -> tuple:
-    """(size, mtime in ns) of the weights and of config.json: changes whenever either is rewritten, so caches
-    keyed by it miss after a retrain. Zeros for a missing file."""
+    """(inode, size, mtime in ns) of the weights and of config.json: changes whenever either is rewritten (an
+    atomic save makes new files, so even a rewrite within the clock's tick changes the inode), so caches keyed by it
+    miss after a retrain. Zeros for a missing file."""
     out = []
     for name in (WEIGHTS, CONFIG):
         try:
             st = (Path(ckpt_dir) / name).stat()
-            out += [st.st_size, st.st_mtime_ns]
+            out += [st.st_ino, st.st_size, st.st_mtime_ns]
         except OSError:
-            out += [0, 0]
+            out += [0, 0, 0]
     return tuple(out)
 
 

@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root")
 
     p = sub.add_parser("embed", help="the codes of every image: stored beside the checkpoint (computed once, in "
-                                     "parallel under torchrun) and optionally written, with labels, to .csv or .parquet")
+                                     "parallel under torchrun) and optionally written, with labels, to .csv or "
+                                     ".parquet")
     p.add_argument("checkpoint")
     p.add_argument("--out", help="also write a table of the codes (.csv or .parquet)")
     p.add_argument("--data-root")
