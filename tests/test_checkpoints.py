@@ -7,8 +7,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from explorer.checkpoints import (Checkpoint, check_name, files_stamp, list_checkpoints, load_checkpoint, read_config,
-                                  save_checkpoint)
+from explorer.checkpoints import (
+    Checkpoint,
+    check_name,
+    files_stamp,
+    list_checkpoints,
+    load_checkpoint,
+    read_config,
+    save_checkpoint,
+)
 from explorer.errors import ExplorerError
 from explorer.models import ModelConfig, build_model
 
@@ -18,7 +25,8 @@ def _model():
 
 
 def test_files_are_safetensors_and_json(tmp_path):
-    path = save_checkpoint(_model(), tmp_path / "digits" / "mlp-ae-d3", {"dataset": "digits", "metrics": {"recon_sse": 1.5}})
+    path = save_checkpoint(_model(), tmp_path / "digits" / "mlp-ae-d3",
+                           {"dataset": "digits", "metrics": {"recon_sse": 1.5}})
     assert sorted(p.name for p in path.iterdir()) == ["config.json", "model.safetensors"]
     config = json.loads((path / "config.json").read_text())
     assert config["model"]["family"] == "mlp-ae" and config["metrics"]["recon_sse"] == 1.5
@@ -164,8 +172,9 @@ def test_a_corrupt_config_is_one_line(tmp_path):
         assert "\n" not in str(err.value)
     with pytest.raises(ExplorerError, match="not a checkpoint"):
         Checkpoint(tmp_path / "nothing-here")
+    bare = Checkpoint(save_checkpoint(_model(), tmp_path / "bare-d3"))  # saved with no dataset
     with pytest.raises(ExplorerError, match="records no dataset"):
-        Checkpoint(save_checkpoint(_model(), tmp_path / "bare-d3")).spec
+        bare.load_dataset()
 
 
 def test_ensure_pca_reuses_a_baseline_of_the_same_data_and_refits_a_stale_one(tmp_path, digits, monkeypatch):
