@@ -14,7 +14,6 @@ the (N,) colour arrays. The sample is also kept small enough that its pixels fit
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,14 +120,13 @@ def per_image(model: Autoencoder, pca: Autoencoder, images: Images, codes, pca_c
 
 
 def recorded_pca_dir(ckpt_dir: str | Path) -> Path | None:
-    """The PCA baseline folder recorded in a checkpoint's config.json (explorer.pipeline), when it is there and is
-    not the checkpoint itself (a PCA checkpoint is its own baseline: nothing to compare)."""
-    ckpt_dir = Path(ckpt_dir)
+    """The PCA baseline folder recorded in a checkpoint's config.json (explorer.checkpoints.Checkpoint.pca), when
+    it is there and is not the checkpoint itself (a PCA checkpoint is its own baseline: nothing to compare)."""
+    from explorer.checkpoints import Checkpoint
+
     try:
-        name = json.loads((ckpt_dir / "config.json").read_text()).get("pca_checkpoint")
-    except (OSError, ValueError):
+        ckpt = Checkpoint(ckpt_dir)
+    except ExplorerError:
         return None
-    path = ckpt_dir.parent / name if name else None
-    if path is None or path.resolve() == ckpt_dir.resolve() or not (path / "config.json").is_file():
-        return None
-    return path
+    path = ckpt.pca_path
+    return None if path is None or path == ckpt.path else path

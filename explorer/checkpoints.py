@@ -1,7 +1,8 @@
 """Checkpoints: checkpoints/<dataset>/<model>-d<d>/ with model.safetensors and config.json.
 
 Weights are safetensors (never unpickled); config.json holds everything needed to rebuild the
-model and to know where it came from. Writes are atomic (explorer.atomic), so a killed run never leaves half a checkpoint.
+model and to know where it came from. Writes are atomic (explorer.atomic), so a killed run never leaves half a
+checkpoint. A Checkpoint is the handle the CLI and the app use: its config read once, and what follows from it.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def dataset_folder(dataset: str) -> str:
 
 def check_name(name: str) -> str:
     if not _SAFE_NAME.match(name) or ".." in name:
-        raise ExplorerError(f"invalid checkpoint name {name!r}: use letters, digits, '-', '_' and '.', no path separators")
+        raise ExplorerError(f"invalid checkpoint name {name!r}: use letters, digits, '-', '_' and '.', "
+                            "no path separators")
     return name
 
 
@@ -87,6 +89,7 @@ def _jsonable(value):
 
 
 def read_config(ckpt_dir: str | Path) -> dict:
+    """config.json of a checkpoint folder, validated: a missing or corrupt one is a one-line ExplorerError."""
     ckpt_dir = Path(ckpt_dir)
     path = ckpt_dir / CONFIG
     if not path.is_file():
@@ -101,21 +104,172 @@ def read_config(ckpt_dir: str | Path) -> dict:
 
 def load_checkpoint(ckpt_dir: str | Path, image_shape: tuple | None = None, device="cpu") -> tuple[Autoencoder, dict]:
     """Rebuild a model from its folder. image_shape, if given, must match the checkpoint's."""
-    ckpt_dir = Path(ckpt_dir)
-    config = read_config(ckpt_dir)
-    model_config = ModelConfig.from_dict(config["model"])
-    if image_shape is not None and tuple(image_shape) != tuple(model_config.image_shape):
-        raise ExplorerError(
-            f"{ckpt_dir}: trained on images of shape {tuple(model_config.image_shape)}, "
-            f"but the data are {tuple(image_shape)}; pick a checkpoint trained on this dataset"
-        )
-    model = build_model(model_config)
-    try:
-        state = load_file(str(ckpt_dir / WEIGHTS), device=str(device))
-        model.load_state_dict(state)
-    except Exception as exc:
-        raise ExplorerError(f"{ckpt_dir / WEIGHTS}: corrupt or mismatched weights ({type(exc).__name__}); retrain or restore it") from None
-    return model.to(device).eval(), config
+    ckpt = Checkpoint(ckpt_dir)
+    return ckpt.load_model(image_shape, device), ckpt.config
+
+
+def files_stamp(ckpt_dir: str | Path) -> tuple:
+    """(inode, size, mtime in ns) of the weights and of config.json: changes whenever either is rewritten (an
+    atomic save makes new files, so even a rewrite within the clock's tick changes the inode), so caches keyed by it
+    miss after a retrain. Zeros for a missing file."""
+    out = []
+    for name in (WEIGHTS, CONFIG):
+        try:
+            st = (Path(ckpt_dir) / name).stat()
+            out += [st.st_ino, st.st_size, st.st_mtime_ns]
+        except OSError:
+            out += [0, 0, 0]
+    return tuple(out)
+
+
+def same_data(a: dict, b: dict) -> bool:
+    """Whether two records of what a model was fitted on (Checkpoint.fitted_on) describe the same data: equal on
+    every key both hold (a config written before the full record holds fewer)."""
+    shared = a.keys() & b.keys()
+    return bool(shared) and all(a[k] == b[k] for k in shared)
+
+
+class Checkpoint:
+    """One checkpoint folder: its config.json read once (validated) and what follows from it: the dataset it was
+    trained on, its model, the PCA baseline recorded beside it, the maps, codes and neighbour index stored in it,
+    and a stamp for caches. Cheap to make (a stat and one small JSON file); the weights load on demand."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.stamp = files_stamp(self.path)  # before the read: a rewrite during it makes the stamp stale, not wrong
+        self.config = read_config(self.path)
+        self._baseline: tuple | None = None  # (its files_stamp, its Checkpoint or None), see pca()
+
+    def __repr__(self) -> str:
+        return f"Checkpoint({str(self.path)!r})"
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def family(self) -> str:
+        return self.config["model"]["family"]
+
+    @property
+    def dim(self) -> int:
+        return int(self.config["model"]["dim"])
+
+    @property
+    def metrics(self) -> dict:
+        return self.config.get("metrics", {})
+
+    # -- its dataset ----------------------------------------------------------------------------------
+    @property
+    def spec(self) -> str:
+        """The dataset spec it was trained on ("mnist5k", "folder:PATH", ...)."""
+        spec = self.config.get("dataset")
+        if not spec:
+            raise ExplorerError(f"{self.path / CONFIG}: records no dataset; retrain it with `explorer train`")
+        return spec
+
+    @property
+    def dataset_options(self) -> tuple[int | None, str]:
+        """(image_size, color), as load_dataset takes them."""
+        opts = self.config.get("dataset_options") or {}
+        return opts.get("image_size"), opts.get("color", "gray")
+
+    def load_dataset(self, data_root=None, progress=None):
+        """The dataset it was trained on, with the options it was trained with."""
+        from explorer.datasets import load_dataset
+
+        image_size, color = self.dataset_options
+        return load_dataset(self.spec, data_root=data_root, image_size=image_size, color=color, progress=progress)
+
+    @property
+    def fitted_on(self) -> dict:
+        """What it was fitted on, as recorded at save time (explorer.pipeline.data_record); a config written before
+        that record existed gives what it does hold: the spec, its options and the split sizes."""
+        if "fitted_on" in self.config:
+            return self.config["fitted_on"]
+        image_size, color = self.dataset_options
+        split = self.config.get("split", {})
+        legacy = {"dataset": self.config.get("dataset"), "dataset_options": {"image_size": image_size, "color": color}}
+        if "n_train" in split:
+            legacy["n_train"] = split["n_train"] + split.get("n_validation", 0)  # the whole training split
+        if "n_test" in split:
+            legacy["n_test"] = split["n_test"]
+        return legacy
+
+    # -- its model ------------------------------------------------------------------------------------
+    def load_model(self, image_shape: tuple | None = None, device="cpu") -> Autoencoder:
+        """The model with its weights (safetensors: never unpickled). image_shape, if given, must match."""
+        model_config = ModelConfig.from_dict(self.config["model"])
+        if image_shape is not None and tuple(image_shape) != tuple(model_config.image_shape):
+            raise ExplorerError(
+                f"{self.path}: trained on images of shape {tuple(model_config.image_shape)}, "
+                f"but the data are {tuple(image_shape)}; pick a checkpoint trained on this dataset"
+            )
+        model = build_model(model_config)
+        try:
+            model.load_state_dict(load_file(str(self.path / WEIGHTS), device=str(device)))
+        except Exception as exc:
+            raise ExplorerError(f"{self.path / WEIGHTS}: corrupt or mismatched weights ({type(exc).__name__}); "
+                                "retrain or restore it") from None
+        return model.to(device).eval()
+
+    # -- its PCA baseline -----------------------------------------------------------------------------
+    def pca(self) -> Checkpoint | None:
+        """The PCA baseline recorded at save time, as a Checkpoint (self for PCA); None when none is recorded, it
+        is gone or corrupt, or it has since been refitted on other data. Its config is read again only when its
+        files change (one stat per call)."""
+        name = self.config.get("pca_checkpoint")
+        if name is None and self.family == "pca":  # baselines saved before they recorded themselves
+            name = self.name
+        if not name:
+            return None
+        path = self.path.parent / check_name(name)
+        if path == self.path:
+            return self
+        stamp = files_stamp(path)
+        if self._baseline is None or self._baseline[0] != stamp:
+            try:
+                self._baseline = (stamp, Checkpoint(path))
+            except ExplorerError:
+                self._baseline = (stamp, None)
+        baseline = self._baseline[1]
+        return baseline if baseline is not None and same_data(baseline.fitted_on, self.fitted_on) else None
+
+    @property
+    def pca_path(self) -> Path | None:
+        """The folder of pca() (the checkpoint itself for PCA), or None."""
+        baseline = self.pca()
+        return None if baseline is None else baseline.path
+
+    # -- what is stored beside it ---------------------------------------------------------------------
+    @property
+    def codes_path(self) -> Path:
+        from explorer.codes import CODES
+
+        return self.path / CODES
+
+    def codes(self, model: Autoencoder, dataset, progress=None):
+        """The codes (N, d) of every image: stored, or computed and stored now (explorer.codes)."""
+        from explorer.codes import codes_for
+
+        return codes_for(self.path, model, dataset, progress)
+
+    def map_path(self, method: str) -> Path:
+        from explorer.project import projection_path
+
+        return projection_path(self.path, method)
+
+    @property
+    def stored_maps(self) -> list[str]:
+        """The map methods with a file stored beside it (each is checked against the codes when read)."""
+        from explorer.project import METHODS
+
+        return [m for m in METHODS if self.map_path(m).is_file()]
+
+    def index_path(self, metric: str = "euclidean") -> Path:
+        from explorer.neighbors import index_path
+
+        return index_path(self.path, metric)
 
 
 def list_checkpoints(root: str | Path | None = None) -> list[Path]:

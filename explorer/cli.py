@@ -9,6 +9,8 @@ import warnings
 
 from explorer.errors import ExplorerError
 
+ROOT_HELP = "checkpoint root (default $EXPLORER_CHECKPOINTS, else the checkpoints/ folder shipped with the app)"
+
 
 def _add_data_args(p):
     p.add_argument("--data-root", help="folder holding downloadable datasets (default $EXPLORER_DATA or ./data)")
@@ -54,14 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--data-root")
 
-    p = sub.add_parser("embed", help="the codes of every image: stored beside the checkpoint (computed once, "
-                                     "in parallel under torchrun) and optionally written, with labels, to .csv or .parquet")
+    p = sub.add_parser("embed", help="the codes of every image: stored beside the checkpoint (computed once, in "
+                                     "parallel under torchrun) and optionally written, with labels, to .csv or "
+                                     ".parquet")
     p.add_argument("checkpoint")
     p.add_argument("--out", help="also write a table of the codes (.csv or .parquet)")
     p.add_argument("--data-root")
 
-    p = sub.add_parser("maps", help="2-D maps of a checkpoint's codes (PCA, UMAP, t-SNE), stored beside it for the app; "
-                                    "UMAP and t-SNE are fitted on a sample of a large set and place the rest")
+    p = sub.add_parser("maps", help="2-D maps of a checkpoint's codes (PCA, UMAP, t-SNE), stored beside it for the "
+                                    "app; UMAP and t-SNE are fitted on a sample of a large set and place the rest")
     p.add_argument("checkpoint")
     p.add_argument("--method", action="append", choices=["pca", "umap", "tsne"],
                    help="a map to compute (repeatable; default pca and umap)")
@@ -82,13 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("list", help="datasets, models and checkpoints")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--root", help="checkpoint root (default ./checkpoints)")
+    p.add_argument("--root", help=ROOT_HELP)
 
     p = sub.add_parser("denoise", help="PSNR / SSIM of the shipped denoising AE, plain AE and PCA on corrupted held-out digits")
     p.add_argument("--noise", choices=["gaussian", "salt-pepper", "masking"], default="gaussian")
     p.add_argument("--level", type=float, help="noise level (default: the denoiser's training level for its own "
                    "kind of noise, else 0.2 salt-pepper, 0.3 masking)")
-    p.add_argument("--root", help="checkpoint root (default ./checkpoints)")
+    p.add_argument("--root", help=ROOT_HELP)
 
     p = sub.add_parser("pretrain", help="encoder + linear head vs random init at 1, 5, 10, 50 labels per class and all")
     p.add_argument("checkpoint")
@@ -124,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder (default checkpoints/mnist5k/experiments/overcomplete)")
 
     p = sub.add_parser("ship", help="retrain the checkpoints shipped with the app")
-    p.add_argument("--root", help="checkpoint root (default ./checkpoints)")
+    p.add_argument("--root", help=ROOT_HELP)
     p.add_argument("--only", help="substring of '<dataset>/<model>-d<dim>' to retrain only some")
     return parser
 
@@ -173,10 +176,17 @@ def cmd_train(args) -> int:
 
 def _load_data(spec, data_root=None, **options):
     """The dataset, with a progress bar while a folder of images is decoded into its cache (once)."""
+    from explorer.datasets import load_dataset
+
+    return _decoding(lambda progress: load_dataset(spec, data_root=data_root, progress=progress, **options))
+
+
+def _decoding(load):
+    """load(progress): a dataset, with a progress bar while a folder of images is decoded into its cache (once);
+    under torchrun rank 0 decodes and the others then read the cache."""
     from tqdm import tqdm
 
     from explorer import distributed
-    from explorer.datasets import load_dataset
 
     bar = None
 
@@ -186,10 +196,10 @@ def _load_data(spec, data_root=None, **options):
                           disable=not distributed.is_main())
         bar.update(done - bar.n)
 
-    if not distributed.is_main():  # under torchrun rank 0 decodes a folder into the cache, the others then read it
+    if not distributed.is_main():
         distributed.barrier()
     try:
-        return load_dataset(spec, data_root=data_root, progress=progress, **options)
+        return load(progress)
     finally:
         if bar is not None:
             bar.close()
@@ -198,37 +208,40 @@ def _load_data(spec, data_root=None, **options):
 
 
 def _load_for_checkpoint(path, data_root=None):
-    from explorer.checkpoints import load_checkpoint, read_config
+    """(model, Checkpoint, dataset) of a checkpoint folder: config.json read once, the dataset it was trained on."""
+    from explorer.checkpoints import Checkpoint
 
-    config = read_config(path)
-    dataset = _load_data(config["dataset"], data_root, **config.get("dataset_options", {}))
-    model, config = load_checkpoint(path, dataset.image_shape)
-    return model, config, dataset
+    ckpt = Checkpoint(path)
+    dataset = _decoding(lambda progress: ckpt.load_dataset(data_root, progress))
+    return ckpt.load_model(dataset.image_shape), ckpt, dataset
 
 
 def cmd_evaluate(args) -> int:
-    from pathlib import Path
-
-    from explorer.codes import codes_for, read_codes
+    from explorer.codes import read_codes
     from explorer.evaluate import evaluate_model, with_pca_beside
     from explorer.pipeline import beats_pca, pca_baseline, pca_verdict
 
-    model, config, dataset = _load_for_checkpoint(args.checkpoint, args.data_root)
-    pca = pca_baseline(dataset, args.checkpoint, config)
-    pca_dir = Path(args.checkpoint).parent / config.get("pca_checkpoint", "")
-    metrics = with_pca_beside(evaluate_model(model, dataset, codes_for(args.checkpoint, model, dataset)),
-                              evaluate_model(pca, dataset, read_codes(pca_dir, pca, dataset)))
+    model, ckpt, dataset = _load_for_checkpoint(args.checkpoint, args.data_root)
+    pca, stored = pca_baseline(ckpt, dataset)
+    if stored is None:
+        print(f"note: {ckpt.path} has no stored PCA baseline fitted on this data; fitted PCA at d={ckpt.dim} "
+              "now for the comparison (not stored)", file=sys.stderr)
+    pca_codes = None if stored is None else read_codes(stored.path, pca, dataset)
+    metrics = with_pca_beside(evaluate_model(model, dataset, ckpt.codes(model, dataset)),
+                              evaluate_model(pca, dataset, pca_codes))
     if args.json:
         print(json.dumps({"checkpoint": str(args.checkpoint), "family": model.family, "dim": model.dim,
-                          "dataset": config["dataset"], **metrics, "beats_pca": beats_pca(metrics)}))
+                          "dataset": ckpt.spec, "pca_checkpoint": None if stored is None else str(stored.path),
+                          **metrics, "beats_pca": beats_pca(metrics)}))
         return 0
-    print(f"{args.checkpoint}: {model.family}, d={model.dim}, dataset {config['dataset']}, "
-          f"{len(dataset.test_idx)} held-out images")
+    baseline = "fitted now" if stored is None else f"stored in {stored.path}"
+    print(f"{args.checkpoint}: {model.family}, d={model.dim}, dataset {ckpt.spec}, "
+          f"{len(dataset.test_idx)} held-out images; PCA baseline {baseline}")
     names = [k for k in metrics if not k.startswith("pca_")]
     print(f"{'metric':<20}{'model':>12}{'PCA':>12}")
     for k in names:
-        pca = metrics.get(f"pca_{k}")
-        print(f"{k:<20}{metrics[k]:>12.4f}{'' if pca is None else f'{pca:>12.4f}':>12}")
+        pca_value = metrics.get(f"pca_{k}")
+        print(f"{k:<20}{metrics[k]:>12.4f}{'' if pca_value is None else f'{pca_value:>12.4f}':>12}")
     verdict = pca_verdict(metrics, model.family)
     if verdict:
         print(f"warning: {verdict}", file=sys.stderr)
@@ -240,20 +253,20 @@ def cmd_embed(args) -> int:
     from tqdm import tqdm
 
     from explorer import distributed
-    from explorer.codes import CODES, read_codes, store_codes
+    from explorer.codes import read_codes, store_codes
     from explorer.export import codes_frame, write_table
 
     distributed.init()
-    model, config, dataset = _load_for_checkpoint(args.checkpoint, args.data_root)
-    codes = read_codes(args.checkpoint, model, dataset)
+    model, ckpt, dataset = _load_for_checkpoint(args.checkpoint, args.data_root)
+    codes = read_codes(ckpt.path, model, dataset)
     if codes is None:
         with tqdm(total=len(distributed.shard(len(dataset))), desc="encoding", unit="image",
                   disable=not distributed.is_main()) as bar:
-            codes = store_codes(args.checkpoint, model, dataset, lambda done, _: bar.update(done - bar.n))
+            codes = store_codes(ckpt.path, model, dataset, lambda done, _: bar.update(done - bar.n))
         if distributed.is_main():
-            print(f"stored {len(codes):,} codes of size {model.dim} in {args.checkpoint}/{CODES}")
+            print(f"stored {len(codes):,} codes of size {model.dim} in {ckpt.codes_path}")
     elif distributed.is_main():
-        print(f"read {len(codes):,} stored codes of size {model.dim} from {args.checkpoint}/{CODES}")
+        print(f"read {len(codes):,} stored codes of size {model.dim} from {ckpt.codes_path}")
     if args.out and distributed.is_main():
         frame = codes_frame(np.asarray(codes), dataset)
         print(f"wrote {len(frame):,} codes to {write_table(frame, args.out)}")
@@ -266,11 +279,10 @@ def cmd_maps(args) -> int:
     import numpy as np
     from tqdm import tqdm
 
-    from explorer.codes import codes_for
     from explorer.project import FIT_SAMPLE, METHODS, estimated_seconds, project, stored_projection
 
-    model, _, dataset = _load_for_checkpoint(args.checkpoint, args.data_root)
-    codes = np.asarray(codes_for(args.checkpoint, model, dataset))
+    model, ckpt, dataset = _load_for_checkpoint(args.checkpoint, args.data_root)
+    codes = np.asarray(ckpt.codes(model, dataset))
     n = len(codes)
     for method in args.method or ("pca", "umap"):
         if stored_projection(codes, method, args.checkpoint) is not None:
@@ -292,18 +304,17 @@ def cmd_neighbors(args) -> int:
 
     import numpy as np
 
-    from explorer.codes import codes_for
     from explorer.evaluate import encode_all
-    from explorer.neighbors import APPROX_THRESHOLD, NeighborIndex, build_index, index_path, stored_index
+    from explorer.neighbors import APPROX_THRESHOLD, NeighborIndex, build_index, stored_index
     from explorer.query_image import data_style, from_upload
 
     if args.k < 1:
         raise ExplorerError(f"--k must be a positive integer, got {args.k}")
-    model, _, dataset = _load_for_checkpoint(args.checkpoint, args.data_root)
+    model, ckpt, dataset = _load_for_checkpoint(args.checkpoint, args.data_root)
     if args.index is not None and not 0 <= args.index < len(dataset):
         raise ExplorerError(f"--index {args.index} is out of range: the dataset has {len(dataset):,} images, "
                             f"numbered 0 to {len(dataset) - 1}")
-    codes = codes_for(args.checkpoint, model, dataset)
+    codes = ckpt.codes(model, dataset)
     if args.index is not None:
         vector, query = np.asarray(codes[args.index]), args.index
     else:
@@ -313,12 +324,12 @@ def cmd_neighbors(args) -> int:
         image = from_upload(path.read_bytes(), data_style(dataset.images), name=str(path)).image  # (C, H, W)
         vector, query = encode_all(model, image[None]).numpy()[0], str(path)
     approximate = args.method == "approximate" or (args.method == "auto" and len(codes) > APPROX_THRESHOLD)
-    index = stored_index(args.checkpoint, codes, args.metric) if approximate else None
+    index = stored_index(ckpt.path, codes, args.metric) if approximate else None
     if index is None and approximate:
         print(f"building the neighbour index of {len(codes):,} codes (once: it is stored beside the checkpoint) ...",
               file=sys.stderr)
-        index = build_index(args.checkpoint, codes, args.metric, method="approximate")
-        path = index_path(args.checkpoint, args.metric)
+        index = build_index(ckpt.path, codes, args.metric, method="approximate")
+        path = ckpt.index_path(args.metric)
         where = f"stored in {path}" if path.is_file() else "kept in memory only: the folder is read-only"
         print(f"built in {index.build_seconds_:.1f} s, {where}", file=sys.stderr)
     elif index is None:
@@ -342,16 +353,16 @@ def cmd_neighbors(args) -> int:
 
 
 def cmd_list(args) -> int:
-    from explorer.checkpoints import list_checkpoints, read_config
+    from explorer.checkpoints import Checkpoint, list_checkpoints
     from explorer.datasets import DATASETS
     from explorer.models import MODELS
 
     ckpts = []
     for path in list_checkpoints(args.root):
-        config = read_config(path)
-        ckpts.append({"path": str(path), "dataset": config["dataset"], "family": config["model"]["family"],
-                      "dim": config["model"]["dim"], "recon_sse": config.get("metrics", {}).get("recon_sse"),
-                      "pca_recon_sse": config.get("pca_metrics", {}).get("recon_sse")})
+        ckpt = Checkpoint(path)
+        ckpts.append({"path": str(path), "dataset": ckpt.config.get("dataset"), "family": ckpt.family, "dim": ckpt.dim,
+                      "recon_sse": ckpt.metrics.get("recon_sse"),
+                      "pca_recon_sse": ckpt.config.get("pca_metrics", {}).get("recon_sse")})
     if args.json:
         print(json.dumps({"datasets": DATASETS, "models": list(MODELS), "checkpoints": ckpts}))
         return 0

@@ -8,6 +8,7 @@ trains and rank 0 alone evaluates and writes; the codes of every image are store
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -17,12 +18,13 @@ import torch
 
 from explorer import distributed
 from explorer.augment import looks_alike_in_a_mirror
-from explorer.checkpoints import checkpoint_name, default_dir, load_checkpoint, save_checkpoint
+from explorer.checkpoints import Checkpoint, checkpoint_name, default_dir, same_data, save_checkpoint
 from explorer.codes import store_codes
 from explorer.datasets import Dataset, load_dataset
 from explorer.datasets.base import SPLIT_SEED
+from explorer.errors import ExplorerError
 from explorer.evaluate import encode_all, evaluate_model, with_pca_beside
-from explorer.models import ModelConfig, build_model
+from explorer.models import Autoencoder, ModelConfig, build_model
 from explorer.models.likelihood import choose_loss
 from explorer.train import TrainConfig, TrainResult, describe_budget, fit
 
@@ -34,12 +36,23 @@ def split_meta(dataset: Dataset, validated: bool = True) -> dict:
             "n_test": len(dataset.test_idx)}
 
 
+def data_record(dataset: Dataset, spec: str, image_size=None, color="gray") -> dict:
+    """What a model is fitted on, recorded in its config ("fitted_on"): a PCA baseline is reused beside a model
+    only when its record matches (explorer.checkpoints.same_data). The images' fingerprint changes with the data,
+    the digest of the training rows with the split."""
+    train = np.ascontiguousarray(dataset.train_idx, dtype=np.int64)
+    return {"dataset": spec, "dataset_options": {"image_size": image_size, "color": color},
+            "n_train": len(dataset.train_idx), "n_test": len(dataset.test_idx), "images": dataset.fingerprint,
+            "train_rows": hashlib.sha1(train.tobytes()).hexdigest()[:16]}
+
+
 def dataset_meta(dataset: Dataset, spec: str, image_size=None, color="gray", validated: bool = True) -> dict:
     return {
         "dataset": spec,
         "dataset_options": {"image_size": image_size, "color": color},
         "image_shape": list(dataset.image_shape),
         "split": split_meta(dataset, validated),
+        "fitted_on": data_record(dataset, spec, image_size, color),
         "class_names": dataset.class_names,
     }
 
@@ -50,15 +63,29 @@ def fit_pca(dataset: Dataset, dim: int):
     return pca.fit(dataset.images.take(dataset.train_idx))
 
 
-def ensure_pca(dataset: Dataset, path: Path, dim: int, meta_extra: dict | None = None):
-    """The PCA baseline checkpoint at path: loaded when it exists, else fitted and saved."""
-    if (path / "config.json").exists():
-        pca, config = load_checkpoint(path, dataset.image_shape)
-        return pca, config["metrics"], path
+def stored_pca(path: Path, dim: int, fitted_on: dict) -> Checkpoint | None:
+    """The PCA checkpoint at path when it is PCA at code size dim fitted on this data (see data_record), else None:
+    a folder of another dataset's options (sprites at 32 and 64 pixels share one), or of data since changed, or a
+    corrupt one, is not reused."""
+    try:
+        ckpt = Checkpoint(path)
+    except ExplorerError:
+        return None
+    if ckpt.family != "pca" or ckpt.dim != dim or not same_data(ckpt.fitted_on, fitted_on):
+        return None
+    return ckpt
+
+
+def ensure_pca(dataset: Dataset, path: Path, dim: int, meta: dict):
+    """The PCA baseline checkpoint at path: loaded when it was fitted on the same data (meta["fitted_on"], from
+    dataset_meta), else fitted and saved there, replacing a stale one. Returns (model, metrics, path)."""
+    stored = stored_pca(path, dim, meta["fitted_on"])
+    if stored is not None:
+        return stored.load_model(dataset.image_shape), stored.metrics, path
     pca = fit_pca(dataset, dim)
     codes = encode_all(pca, dataset.images).numpy()
     pca_metrics = evaluate_model(pca, dataset, codes)
-    meta = {**(meta_extra or {}), "split": split_meta(dataset, validated=False)}
+    meta = {**meta, "split": split_meta(dataset, validated=False), "pca_checkpoint": path.name}  # its own baseline
     save_checkpoint(pca, path, {**meta, "metrics": pca_metrics, "pca_metrics": pca_metrics,
                                 "train": {"seconds": 0.0}})
     store_codes(path, pca, dataset, together=False, codes=codes)
@@ -78,13 +105,14 @@ def store_map_and_index(path: Path, codes: np.ndarray) -> None:
         build_index(path, codes)
 
 
-def pca_baseline(dataset: Dataset, ckpt_dir: str | Path, config: dict):
-    """The PCA baseline recorded beside a checkpoint at save time; fitted afresh only if it is missing."""
-    name = config.get("pca_checkpoint")
-    path = Path(ckpt_dir).parent / name if name else None
-    if path is not None and (path / "config.json").exists():
-        return load_checkpoint(path, dataset.image_shape)[0]
-    return fit_pca(dataset, config["model"]["dim"])
+def pca_baseline(ckpt: Checkpoint, dataset: Dataset) -> tuple[Autoencoder, Checkpoint | None]:
+    """(model, its checkpoint): the PCA baseline recorded beside ckpt at save time, when it was fitted on this
+    dataset as loaded now; else PCA fitted now on its training split, not stored, with None for its checkpoint."""
+    stored = ckpt.pca()
+    image_size, color = ckpt.dataset_options
+    if stored is not None and same_data(stored.fitted_on, data_record(dataset, ckpt.spec, image_size, color)):
+        return stored.load_model(dataset.image_shape), stored
+    return fit_pca(dataset, ckpt.dim), None
 
 
 def beats_pca(metrics: dict) -> bool:
@@ -141,8 +169,8 @@ def train_checkpoint(spec: str, family: str, dim: int, train_config: TrainConfig
     model.cpu()
     codes = encode_all(model, dataset.images).numpy()  # once: for the metrics and stored beside the checkpoint
     model_metrics = evaluate_model(model, dataset, codes)
-    if model.is_trainable:
-        _, pca_metrics, pca_path = ensure_pca(dataset, path.parent / checkpoint_name("pca", dim), dim, meta)  # beside it
+    if model.is_trainable:  # PCA beside it, refitted when the one there was fitted on other data
+        _, pca_metrics, pca_path = ensure_pca(dataset, path.parent / checkpoint_name("pca", dim), dim, meta)
     else:  # PCA is its own baseline
         pca_metrics, pca_path = model_metrics, path
     all_metrics = with_pca_beside(model_metrics, pca_metrics)

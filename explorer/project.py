@@ -330,22 +330,19 @@ def map_metrics(points, dataset, trust_max: int = 2000) -> dict[str, float]:
     return out
 
 
-def precompute(ckpt_dir: str | Path, dataset=None, methods=("pca", "umap")) -> dict[str, Path]:
-    """Compute and store the maps of one checkpoint's codes (so the app opens on them at once)."""
-    from explorer.checkpoints import load_checkpoint, read_config
-    from explorer.codes import codes_for
-    from explorer.datasets import load_dataset
+def precompute(ckpt, dataset=None, methods=("pca", "umap")) -> dict[str, Path]:
+    """Compute and store the maps of one checkpoint's codes (so the app opens on them at once).
+    ckpt: a Checkpoint or its folder; dataset: the one it was trained on, when already loaded."""
+    from explorer.checkpoints import Checkpoint
 
-    config = read_config(ckpt_dir)
-    if dataset is None:
-        opts = config.get("dataset_options", {})
-        dataset = load_dataset(config["dataset"], image_size=opts.get("image_size"), color=opts.get("color", "gray"))
-    model, _ = load_checkpoint(ckpt_dir, dataset.image_shape)
-    codes = np.asarray(codes_for(ckpt_dir, model, dataset))
+    ckpt = ckpt if isinstance(ckpt, Checkpoint) else Checkpoint(ckpt)
+    dataset = dataset if dataset is not None else ckpt.load_dataset()
+    model = ckpt.load_model(dataset.image_shape)
+    codes = np.asarray(ckpt.codes(model, dataset))
     out = {}
     for method in methods:
         if method not in methods_for(codes.shape[1]) or (method == "pca" and codes.shape[1] == 2):
             continue  # d = 2 is shown directly; PCA of it is only a rotation
-        project(codes, method, ckpt_dir)
-        out[method] = projection_path(ckpt_dir, method)
+        project(codes, method, ckpt.path)
+        out[method] = ckpt.map_path(method)
     return out

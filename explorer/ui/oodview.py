@@ -3,8 +3,6 @@ model's map and on PCA's, its error as a percentile of held-out errors, and a wa
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import streamlit as st
 import torch
@@ -16,17 +14,13 @@ from explorer.project import METHODS, baseline_points, preferred_method, project
 
 @st.cache_resource(show_spinner="Scoring held-out images' errors once per checkpoint (the gauge's reference) ...",
                    max_entries=16)
-def cached_reference(path: str, mtime: float, _model, _dataset) -> ErrorReference:
+def cached_reference(path: str, stamp: tuple, _model, _dataset) -> ErrorReference:
     return held_out_reference(_model, _dataset)
 
 
 @st.cache_resource(max_entries=8)
-def cached_baseline(path: str, mtime: float, _pca_codes: np.ndarray) -> np.ndarray:
+def cached_baseline(path: str, stamp: tuple, _pca_codes: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(baseline_points(_pca_codes))
-
-
-def _mtime(path: Path) -> float:
-    return (path / "model.safetensors").stat().st_mtime
 
 
 def model_map(sel):
@@ -40,10 +34,10 @@ def model_map(sel):
 def show_ood_gauge(sel, image: torch.Tensor) -> None:
     """Gauge a new query image (C, H, W) against the selection's model and its PCA baseline."""
     ds = sel.dataset
-    reference = cached_reference(str(sel.path), _mtime(sel.path), sel.model, ds)
+    reference = cached_reference(str(sel.path), sel.stamp, sel.model, ds)
     proj = model_map(sel)
     pca = sel.pca()
-    pca_reference = None if pca is None else cached_reference(str(sel.pca_path), _mtime(sel.pca_path), pca[0], ds)
+    pca_reference = None if pca is None else cached_reference(str(sel.pca_path), sel.pca_stamp, pca[0], ds)
     g = measure(image, sel.model, reference, proj, None if pca is None else pca[0], pca_reference)
     warning = verdict(g, sel.label, reference)
     if warning:
@@ -65,6 +59,6 @@ def show_ood_gauge(sel, image: torch.Tensor) -> None:
         if g.pca_flagged:
             cols[1].caption(f"PCA d={sel.model.dim} is beyond its held-out errors too (above their "
                             f"{pca_reference.percentile_cut:g}th percentile).")
-        base = cached_baseline(str(sel.pca_path), _mtime(sel.pca_path), sel.pca_codes())
+        base = cached_baseline(str(sel.pca_path), sel.pca_stamp, sel.pca_codes())
         cols[1].plotly_chart(view_figure(base, clicked=g.pca_spot, title="The query (x) on PCA's own map "
                                          "(first two components)", **style), key="similar_ood_pca_map")

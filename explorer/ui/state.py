@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer.checkpoints import checkpoint_root, list_checkpoints, load_checkpoint, read_config
+from explorer.checkpoints import Checkpoint, checkpoint_root, files_stamp, list_checkpoints
 from explorer.datasets import DEFAULT_DATASET, Dataset, load_dataset
 from explorer.errors import ExplorerError
 from explorer.models.base import Autoencoder
@@ -21,35 +21,45 @@ def cached_dataset(spec: str, image_size: int | None = None, color: str = "gray"
     return load_dataset(spec, image_size=image_size, color=color)
 
 
-def _mtime(path: Path) -> float:
-    return (path / "model.safetensors").stat().st_mtime
+@st.cache_resource(max_entries=256, show_spinner=False)
+def cached_checkpoint(path: str, stamp: tuple) -> Checkpoint:
+    """The Checkpoint of a folder, its config.json read once per version of its files (stamp: files_stamp).
+    Shared by every session: never modified."""
+    return Checkpoint(path)
+
+
+def open_checkpoint(path: Path | str) -> Checkpoint:
+    """The cached Checkpoint of a folder: one stat per call, the config read again only when its files change."""
+    return cached_checkpoint(str(path), files_stamp(path))
 
 
 @st.cache_resource(show_spinner="Loading model ...", max_entries=32)
-def cached_model(path: str, mtime: float, image_shape: tuple) -> tuple[Autoencoder, dict]:
-    return load_checkpoint(path, image_shape)
+def cached_model(path: str, stamp, image_shape: tuple) -> tuple[Autoencoder, dict]:
+    """stamp: files_stamp(path), in the key so that a retrained model misses."""
+    ckpt = open_checkpoint(path)
+    return ckpt.load_model(image_shape), ckpt.config
 
 
 @st.cache_resource(show_spinner="Reading the stored codes (encoding every image once if they are missing) ...",
                    max_entries=32)
-def cached_codes(path: str, mtime: float, spec: str, image_size, color) -> np.ndarray:
+def cached_codes(path: str, stamp, spec: str, image_size, color) -> np.ndarray:
     """Codes (N, d) of every image of the dataset under the checkpoint's model: stored beside the checkpoint,
     memory-mapped, read-only (shared by every session, so never modified)."""
-    from explorer.codes import codes_for
-
     dataset = cached_dataset(spec, image_size, color)
-    model, _ = cached_model(path, mtime, dataset.image_shape)
-    codes = codes_for(path, model, dataset)
+    model, _ = cached_model(path, stamp, dataset.image_shape)
+    codes = open_checkpoint(path).codes(model, dataset)
     if codes.flags.writeable:
         codes.flags.writeable = False
     return codes
 
 
 def checkpoints_by_dataset() -> dict[str, list[Path]]:
+    """Every checkpoint under the root, grouped by the dataset it was trained on; configs are read once per version
+    of their files (open_checkpoint), not on every rerun."""
     out: dict[str, list[Path]] = {}
     for path in list_checkpoints(checkpoint_root()):
         try:
-            out.setdefault(read_config(path)["dataset"], []).append(path)
+            out.setdefault(open_checkpoint(path).spec, []).append(path)
         except ExplorerError:
             continue  # a corrupt checkpoint is skipped here and reported when chosen directly
     return out
@@ -57,7 +67,7 @@ def checkpoints_by_dataset() -> dict[str, list[Path]]:
 
 @dataclass
 class Selection:
-    """What the sidebar picked: the dataset, the model, and PCA at the same d."""
+    """What the sidebar picked: the dataset, the model, and the PCA baseline recorded beside it."""
 
     spec: str
     dataset: Dataset
@@ -65,24 +75,36 @@ class Selection:
     model: Autoencoder
     config: dict
     pca_path: Path | None
+    checkpoint: Checkpoint | None = None
+
+    def __post_init__(self):
+        self.checkpoint = self.checkpoint or open_checkpoint(self.path)
 
     @property
     def dataset_options(self) -> tuple:
-        opts = self.config.get("dataset_options", {})
-        return opts.get("image_size"), opts.get("color", "gray")
+        return self.checkpoint.dataset_options
+
+    @property
+    def stamp(self) -> tuple:
+        """The checkpoint's files_stamp: the cache key of everything computed from its model."""
+        return self.checkpoint.stamp
+
+    @property
+    def pca_stamp(self) -> tuple | None:
+        return None if self.pca_path is None else files_stamp(self.pca_path)
 
     def codes(self) -> np.ndarray:
-        return cached_codes(str(self.path), _mtime(self.path), self.spec, *self.dataset_options)
+        return cached_codes(str(self.path), self.stamp, self.spec, *self.dataset_options)
 
     def pca(self) -> tuple[Autoencoder, dict] | None:
         if self.pca_path is None:
             return None
-        return cached_model(str(self.pca_path), _mtime(self.pca_path), self.dataset.image_shape)
+        return cached_model(str(self.pca_path), self.pca_stamp, self.dataset.image_shape)
 
     def pca_codes(self) -> np.ndarray | None:
         if self.pca_path is None:
             return None
-        return cached_codes(str(self.pca_path), _mtime(self.pca_path), self.spec, *self.dataset_options)
+        return cached_codes(str(self.pca_path), self.pca_stamp, self.spec, *self.dataset_options)
 
     @property
     def label(self) -> str:
@@ -125,7 +147,8 @@ def sidebar() -> Selection | None:
     """Draw the shared sidebar; return the selection, or None (with an st.error) when nothing loads."""
     groups = checkpoints_by_dataset()
     if not groups:
-        st.sidebar.info(f"No checkpoints under {checkpoint_root()} yet. Train one on the Train page or with `explorer train`.")
+        st.sidebar.info(f"No checkpoints under {checkpoint_root()} yet. "
+                        "Train one on the Train page or with `explorer train`.")
         return None
     specs = sorted(groups, key=lambda s: (s != DEFAULT_DATASET, s))
     spec = _kept_selectbox("Dataset", specs, "dataset", specs[0])
@@ -135,15 +158,13 @@ def sidebar() -> Selection | None:
     name = _kept_selectbox("Checkpoint", names, "checkpoint", default)
     path = paths[names.index(name)]
     try:
-        config = read_config(path)
-        opts = config.get("dataset_options", {})
-        dataset = cached_dataset(spec, opts.get("image_size"), opts.get("color", "gray"))
-        model, config = cached_model(str(path), _mtime(path), dataset.image_shape)
+        ckpt = open_checkpoint(path)
+        dataset = cached_dataset(ckpt.spec, *ckpt.dataset_options)
+        model, config = cached_model(str(path), ckpt.stamp, dataset.image_shape)
+        sel = Selection(ckpt.spec, dataset, path, model, config, ckpt.pca_path, ckpt)
     except ExplorerError as exc:
         st.sidebar.error(str(exc))
         return None
-    pca_path = path.parent / f"pca-d{model.dim}"
-    sel = Selection(spec, dataset, path, model, config, pca_path if (pca_path / "config.json").is_file() else None)
     model_card(sel)
     return sel
 
