@@ -278,3 +278,16 @@ def list_checkpoints(root: str | Path | None = None) -> list[Path]:
     if not root.is_dir():
         return []
     return sorted(p.parent for p in root.glob(f"*/*/{CONFIG}") if not p.parent.name.startswith("."))
+
+
+def checkpoints_by_dataset(root: str | Path | None = None, open_checkpoint=Checkpoint) -> dict[str, list[Checkpoint]]:
+    """Every readable checkpoint under root, grouped by the dataset it was trained on. open_checkpoint: how a folder
+    becomes a Checkpoint (the app passes its cached one, so a config is read once per version of its files)."""
+    groups: dict[str, list[Checkpoint]] = {}
+    for path in list_checkpoints(root):
+        try:
+            ckpt = open_checkpoint(path)
+            groups.setdefault(ckpt.spec, []).append(ckpt)
+        except ExplorerError:
+            continue  # a corrupt checkpoint is skipped here and reported when chosen directly
+    return groups

@@ -13,7 +13,6 @@ import pandas as pd
 import torch
 
 from explorer import metrics
-from explorer.checkpoints import list_checkpoints, read_config
 from explorer.datasets import Dataset
 from explorer.errors import ExplorerError
 from explorer.evaluate import TRUST_MAX, reconstruct
@@ -34,30 +33,25 @@ def heldout_total_sse(dataset: Dataset) -> float:
     return float((dataset.x_test.double() - mean).pow(2).flatten(1).sum(1).mean())
 
 
-def checkpoint_table(spec: str, root=None, image_shape: tuple | None = None,
-                     total_sse: float | None = None) -> pd.DataFrame:
-    """One row per checkpoint of dataset `spec` (optionally only those of this image shape), sorted by
-    family then d: the held-out metrics stored at training time and PCA's at the same d beside them.
+def checkpoint_table(checkpoints, image_shape: tuple | None = None, total_sse: float | None = None) -> pd.DataFrame:
+    """One row per Checkpoint of one dataset (optionally only those of this image shape), sorted by family then d:
+    the held-out metrics stored at training time and PCA's at the same d beside them.
 
     total_sse (heldout_total_sse of the dataset) adds explained_variance = 1 - recon_sse / total_sse,
     defined the same way for every model so PCA and the autoencoders are on one scale.
     """
     rows = []
-    for path in list_checkpoints(root):
-        try:
-            config = read_config(path)
-        except ExplorerError:
-            continue  # a corrupt checkpoint is reported by the sidebar when chosen, not here
-        model = config["model"]
-        if config.get("dataset") != spec or (image_shape and tuple(model["image_shape"]) != tuple(image_shape)):
+    for ckpt in checkpoints:
+        model = ckpt.config["model"]
+        if image_shape and tuple(model["image_shape"]) != tuple(image_shape):
             continue
-        m, p = config.get("metrics", {}), config.get("pca_metrics", {})
-        row = {"checkpoint": path.name, "family": model["family"], "dim": int(model["dim"])}
+        m, p = ckpt.metrics, ckpt.config.get("pca_metrics", {})
+        row = {"checkpoint": ckpt.name, "family": ckpt.family, "dim": ckpt.dim}
         row.update({k: float(m.get(k, np.nan)) for k in METRICS})
         row.update({f"pca_{k}": float(p.get(k, np.nan)) for k in ("recon_sse", "knn_acc", "trustworthiness")})
         row["error_vs_pca"] = row["recon_sse"] / row["pca_recon_sse"]
-        row["train_seconds"] = float(config.get("train", {}).get("seconds", np.nan))
-        row["path"] = str(path)
+        row["train_seconds"] = float(ckpt.config.get("train", {}).get("seconds", np.nan))
+        row["path"] = str(ckpt.path)
         rows.append(row)
     columns = ["checkpoint", "family", "dim", *METRICS, "pca_recon_sse", "pca_knn_acc", "pca_trustworthiness",
                "error_vs_pca", "train_seconds", "path"]

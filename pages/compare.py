@@ -4,7 +4,8 @@ import streamlit as st
 
 from explorer import compare
 from explorer.errors import ExplorerError
-from explorer.ui.state import cached_dataset, cached_model, ensure_app_navigation, show_row, sidebar
+from explorer.ui.state import (cached_dataset, cached_model, checkpoints_by_dataset, ensure_app_navigation, show_row,
+                               sidebar)
 
 ensure_app_navigation()
 st.title("Compare with PCA")
@@ -25,7 +26,7 @@ def total_sse(spec: str, options: tuple) -> float:
     return compare.heldout_total_sse(cached_dataset(spec, *options))
 
 
-table = compare.checkpoint_table(sel.spec, image_shape=sel.dataset.image_shape,
+table = compare.checkpoint_table(checkpoints_by_dataset()[sel.spec], image_shape=sel.dataset.image_shape,
                                  total_sse=total_sse(sel.spec, sel.dataset_options))
 curve = pca_curve(sel.spec, sel.dataset_options, tuple(sorted(set(table["dim"]))))
 

@@ -7,6 +7,7 @@ import pytest
 from sklearn.decomposition import PCA
 
 from explorer import compare
+from explorer.checkpoints import checkpoints_by_dataset
 from explorer.evaluate import encode_all, reconstruct
 from explorer.metrics import knn_accuracy, recon_sse
 from explorer.pipeline import fit_pca, train_checkpoint
@@ -68,7 +69,7 @@ def test_pca_curve_knn_only_where_asked(digits, curve):
 
 def test_checkpoint_table_reads_stored_metrics(trained_root, digits):
     total = compare.heldout_total_sse(digits)
-    table = compare.checkpoint_table("digits", root=trained_root, total_sse=total)
+    table = compare.checkpoint_table(checkpoints_by_dataset(trained_root)["digits"], total_sse=total)
     assert set(table["checkpoint"]) == {"pca-d2", "mlp-ae-d2", "vae-d2"}  # the corrupt folder is skipped
     assert list(table["family"]) == ["pca", "mlp-ae", "vae"]  # registry order
     for row in table.itertuples():
@@ -80,18 +81,18 @@ def test_checkpoint_table_reads_stored_metrics(trained_root, digits):
     pca_row = table[table["family"] == "pca"].iloc[0]
     assert pca_row.error_vs_pca == pytest.approx(1.0)
     assert np.isfinite(table.loc[table["family"] == "vae", "elbo"]).all()
-    assert compare.checkpoint_table("mnist5k", root=trained_root).empty
-    assert compare.checkpoint_table("digits", root=trained_root, image_shape=(1, 28, 28)).empty
+    assert compare.checkpoint_table(checkpoints_by_dataset(trained_root).get("mnist5k", [])).empty
+    assert compare.checkpoint_table(checkpoints_by_dataset(trained_root)["digits"], image_shape=(1, 28, 28)).empty
 
 
 def test_pca_checkpoint_lies_on_the_curve(trained_root, digits, curve):
-    table = compare.checkpoint_table("digits", root=trained_root)
+    table = compare.checkpoint_table(checkpoints_by_dataset(trained_root)["digits"])
     pca_sse = table.loc[table["checkpoint"] == "pca-d2", "recon_sse"].item()
     assert pca_sse == pytest.approx(curve.loc[1, "recon_sse"], rel=1e-4)
 
 
 def test_metric_figure_has_pca_curve_and_a_line_per_family(trained_root, curve):
-    table = compare.checkpoint_table("digits", root=trained_root)
+    table = compare.checkpoint_table(checkpoints_by_dataset(trained_root)["digits"])
     fig = compare.metric_figure(curve, table, "recon_sse")
     names = [t.name for t in fig.data]
     assert names == ["PCA (curve)", "mlp-ae", "vae"]

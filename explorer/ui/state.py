@@ -9,7 +9,8 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer.checkpoints import Checkpoint, checkpoint_root, files_stamp, list_checkpoints
+from explorer.checkpoints import Checkpoint, checkpoint_root, files_stamp
+from explorer.checkpoints import checkpoints_by_dataset as group_checkpoints
 from explorer.datasets import DEFAULT_DATASET, Dataset, load_dataset
 from explorer.errors import ExplorerError
 from explorer.models.base import Autoencoder
@@ -53,16 +54,9 @@ def cached_codes(path: str, stamp, spec: str, image_size, color) -> np.ndarray:
     return codes
 
 
-def checkpoints_by_dataset() -> dict[str, list[Path]]:
-    """Every checkpoint under the root, grouped by the dataset it was trained on; configs are read once per version
-    of their files (open_checkpoint), not on every rerun."""
-    out: dict[str, list[Path]] = {}
-    for path in list_checkpoints(checkpoint_root()):
-        try:
-            out.setdefault(open_checkpoint(path).spec, []).append(path)
-        except ExplorerError:
-            continue  # a corrupt checkpoint is skipped here and reported when chosen directly
-    return out
+def checkpoints_by_dataset() -> dict[str, list[Checkpoint]]:
+    """Every checkpoint under the root, grouped by dataset; configs are read once per version of their files."""
+    return group_checkpoints(checkpoint_root(), open_checkpoint)
 
 
 @dataclass
@@ -152,13 +146,11 @@ def sidebar() -> Selection | None:
         return None
     specs = sorted(groups, key=lambda s: (s != DEFAULT_DATASET, s))
     spec = _kept_selectbox("Dataset", specs, "dataset", specs[0])
-    paths = groups[spec]
-    names = [p.name for p in paths]
-    default = next((n for n in ("conv-ae-d16", "conv-ae-d10", "mlp-ae-d2") if n in names), names[0])
-    name = _kept_selectbox("Checkpoint", names, "checkpoint", default)
-    path = paths[names.index(name)]
+    choices = {c.name: c for c in groups[spec]}
+    default = next((n for n in ("conv-ae-d16", "conv-ae-d10", "mlp-ae-d2") if n in choices), next(iter(choices)))
+    ckpt = choices[_kept_selectbox("Checkpoint", list(choices), "checkpoint", default)]
+    path = ckpt.path
     try:
-        ckpt = open_checkpoint(path)
         dataset = cached_dataset(ckpt.spec, *ckpt.dataset_options)
         model, config = cached_model(str(path), ckpt.stamp, dataset.image_shape)
         sel = Selection(ckpt.spec, dataset, path, model, config, ckpt.pca_path, ckpt)
