@@ -39,7 +39,7 @@ class LinearInverse:
         return (self.mean + _as_points(points) @ self.components).astype(np.float32)  # (n, d)
 
 
-class NeighbourInverse:
+class NeighborInverse:
     """Inverse-distance-weighted mean of the codes of the k map points nearest to a spot.
 
     Also used the other way round (keys = codes, values = map points) to place codes on a fitted map."""

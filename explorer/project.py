@@ -20,7 +20,7 @@ import numpy as np
 
 from explorer.atomic import atomic_write_file
 from explorer.errors import ExplorerError
-from explorer.inverse import LinearInverse, NeighbourInverse
+from explorer.inverse import LinearInverse, NeighborInverse
 
 METHODS = {"direct": "codes (d = 2)", "pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
 # UMAP and t-SNE are fitted on at most this many codes (a seeded sample); the rest are placed afterwards:
@@ -193,13 +193,13 @@ class Projection:
         codes = np.atleast_2d(np.asarray(codes, dtype=np.float32))
         if self.is_linear:
             return (codes - self.mean_) @ self.components_.T
-        return NeighbourInverse(self.codes_, self.points_)(codes)  # the same interpolation, the other way
+        return NeighborInverse(self.codes_, self.points_)(codes)  # the same interpolation, the other way
 
     def inverse(self):
         """The fast inverse (built once): a callable from points (n, 2) to codes (n, d)."""
         if self._inverse is None:
             self._inverse = (LinearInverse(self.mean_, self.components_) if self.is_linear
-                             else NeighbourInverse(self.points_, self.codes_))
+                             else NeighborInverse(self.points_, self.codes_))
         return self._inverse
 
     def inverse_transform(self, points) -> np.ndarray:

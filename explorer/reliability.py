@@ -28,7 +28,7 @@ from scipy.stats import chi2, spearmanr
 
 from explorer.datasets.images import as_images
 from explorer.evaluate import decode_all, encode_all
-from explorer.inverse import NeighbourInverse, grid_points
+from explorer.inverse import NeighborInverse, grid_points
 from explorer.models.base import Autoencoder
 
 REFERENCE_MAX = 10_000  # data points the reference decodes once and holds in its trees
@@ -89,7 +89,7 @@ def reference(model: Autoencoder, points: np.ndarray, codes: np.ndarray, images,
     local = _sse(model, inverse(pts), imgs) / unit
     map_tree, code_tree = cKDTree(pts), cKDTree(cds.astype(np.float64))
     if to_map is None:
-        to_map = NeighbourInverse(cds, pts)  # the same interpolation the map uses, on the reference only
+        to_map = NeighborInverse(cds, pts)  # the same interpolation the map uses, on the reference only
     return Reference(map_tree, code_tree, _spacing(map_tree, pts, rng), _spacing(code_tree, cds, rng), local,
                      own / unit, to_map, n, len(pts))
 

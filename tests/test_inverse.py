@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from explorer.errors import ExplorerError
-from explorer.inverse import LinearInverse, NeighbourInverse, grid_points, interpolate
+from explorer.inverse import LinearInverse, NeighborInverse, grid_points, interpolate
 from explorer.project import Projection
 
 
@@ -34,14 +34,14 @@ def test_identity_when_d_is_2():
 
 def test_neighbour_inverse_returns_stored_code_at_a_data_point(pixels):
     points = np.random.default_rng(2).normal(size=(len(pixels), 2))
-    inv = NeighbourInverse(points, pixels)
+    inv = NeighborInverse(points, pixels)
     np.testing.assert_allclose(inv(points[[0, 17, 999]]), pixels[[0, 17, 999]], atol=1e-6)
 
 
 def test_neighbour_inverse_is_a_convex_combination(pixels):
     rng = np.random.default_rng(3)
     points = rng.normal(size=(len(pixels), 2))
-    inv = NeighbourInverse(points, pixels, k=8)
+    inv = NeighborInverse(points, pixels, k=8)
     spots = rng.normal(size=(40, 2))
     idx, w = inv.weights(spots)
     assert idx.shape == w.shape == (40, 8)
@@ -58,7 +58,7 @@ def test_neighbour_inverse_is_a_convex_combination(pixels):
 
 def test_neighbour_inverse_midpoint_of_two_points_is_their_mean():
     codes = np.array([[0.0, 0.0, 0.0], [2.0, 4.0, -6.0]], dtype=np.float32)
-    inv = NeighbourInverse(np.array([[0.0, 0.0], [1.0, 0.0]]), codes, k=2)
+    inv = NeighborInverse(np.array([[0.0, 0.0], [1.0, 0.0]]), codes, k=2)
     np.testing.assert_allclose(inv([[0.5, 0.0]]), [[1.0, 2.0, -3.0]], atol=1e-6)
     z = inv([[0.25, 0.0]])[0]  # nearer the first point: nearer its code, on the segment between
     t = z[0] / 2.0
@@ -67,9 +67,9 @@ def test_neighbour_inverse_midpoint_of_two_points_is_their_mean():
 
 def test_neighbour_inverse_rejects_mismatched_inputs():
     with pytest.raises(ExplorerError):
-        NeighbourInverse(np.zeros((5, 2)), np.zeros((4, 3)))
+        NeighborInverse(np.zeros((5, 2)), np.zeros((4, 3)))
     with pytest.raises(ExplorerError):
-        NeighbourInverse(np.zeros((5, 2)), np.zeros((5, 3)))([1.0, 2.0, 3.0])
+        NeighborInverse(np.zeros((5, 2)), np.zeros((5, 3)))([1.0, 2.0, 3.0])
 
 
 def test_grid_points_rows_from_the_top():
