@@ -5,6 +5,11 @@ from __future__ import annotations
 from torch import nn
 
 from explorer.errors import ExplorerError
+from explorer.models.options import Option
+
+# The option of the families that can take either network (sparse, denoising, vae); mlp-ae and conv-ae fix theirs.
+BACKBONE = Option("backbone", str, "mlp", "encoder and decoder networks: fully connected or convolutional",
+                  label="Backbone", choices=("mlp", "conv"))
 
 
 def mlp(sizes: list[int]) -> nn.Sequential:
@@ -71,7 +76,7 @@ def conv_pair(image_shape: tuple[int, int, int], channels: tuple[int, ...], out:
 
 
 def make_pair(config, out: int):
-    """Encoder (image -> out features) and decoder (code -> logits image) for config.backbone."""
+    """Encoder (image -> out features) and decoder (code -> logits image) for config.backbone (mlp if none)."""
     if config.backbone == "conv":
         return conv_pair(config.image_shape, config.channels, out, config.dim, config.conv_fc)
     encoder, decoder = mlp_pair(config.n_pixels, config.hidden, out, config.dim)

@@ -77,6 +77,8 @@ def _sign_fixed(comps: torch.Tensor) -> torch.Tensor:
 
 @register("pca")
 class PCAModel(Autoencoder):
+    order = 0
+    baseline = True
     is_trainable = False
 
     def __init__(self, config: ModelConfig):
