@@ -127,8 +127,8 @@ with left:
             upload = st.file_uploader("Zip of images (sub-folders become labels)", type=["zip"], key="train_zip",
                                       max_upload_size=MAX_ZIP_BYTES // MB)
             data_path = uploaded_folder(upload) if upload is not None else None
-    load_options = DATASETS[choice].options
-    size_col, color_col = st.columns(2)
+    load_options = DATASETS[choice].options  # the dataset's own load options: image size, colour
+    size_col, color_col = st.columns(2) if load_options else (None, None)
     if "image_size" in load_options:
         sizes = load_options["image_size"]
         image_size = size_col.select_slider("Image size", sorted(sizes), sizes[0], key=f"train_image_size_{choice}",

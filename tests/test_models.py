@@ -22,9 +22,11 @@ def takes(family: str, option: str) -> bool:
 
 
 @pytest.mark.parametrize("family", list(MODELS))
-@pytest.mark.parametrize("shape,backbone", [((1, 28, 28), "mlp"), ((1, 28, 28), "conv"), ((3, 32, 32), "conv"), ((1, 8, 8), "mlp")])
+@pytest.mark.parametrize("shape,backbone", [((1, 28, 28), "mlp"), ((1, 28, 28), "conv"), ((3, 32, 32), "conv"),
+                                            ((1, 8, 8), "mlp")])
 def test_shapes(family, shape, backbone):
-    model = build_model(ModelConfig.create(family, shape, 5, **({"backbone": backbone} if takes(family, "backbone") else {})))
+    settings = {"backbone": backbone} if takes(family, "backbone") else {}  # mlp-ae and conv-ae fix their own
+    model = build_model(ModelConfig.create(family, shape, 5, **settings))
     x = torch.rand(3, *shape)
     if family == "pca":
         model.fit(torch.rand(20, *shape))
@@ -59,7 +61,8 @@ def test_loss_falls_on_a_small_batch(family, digits):
 
 @pytest.mark.parametrize("family", list(MODELS))
 def test_save_load_gives_identical_outputs(family, digits, tmp_path):
-    model = build_model(ModelConfig.create(family, digits.image_shape, 3, **({"backbone": "conv"} if family == "vae" else {})))
+    settings = {"backbone": "conv"} if family == "vae" else {}
+    model = build_model(ModelConfig.create(family, digits.image_shape, 3, **settings))
     if family == "pca":
         model.fit(digits.x_train)
     path = save_checkpoint(model, tmp_path / f"{family}-d3", {"dataset": "digits"})
@@ -98,7 +101,7 @@ def test_linear_ae_matches_pca(digits):
 
 def test_sparse_ae_penalty_makes_codes_sparse(digits):
     def sparsity(weight):
-        model = build_model(ModelConfig.create("sparse-ae", digits.image_shape, 64, l1_weight=weight, top_k=0))  # ReLU, L1
+        model = build_model(ModelConfig.create("sparse-ae", digits.image_shape, 64, l1_weight=weight, top_k=0))  # ReLU
         fit(model, digits.x_train, digits.x_test, TrainConfig(epochs=25, batch_size=64))
         return 1 - evaluate_model(model, digits)["active_fraction"]
 
@@ -114,8 +117,9 @@ def test_denoising_loss_targets_the_clean_input(digits):
     torch.manual_seed(7)
     noisy = corrupt(x, "masking", 0.5)
     logits = model.decoder(model.encode(noisy))
-    clean_target = torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1).mean()
-    noisy_target = torch.nn.functional.binary_cross_entropy_with_logits(logits, noisy, reduction="none").flatten(1).sum(1).mean()
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    clean_target = bce(logits, x, reduction="none").flatten(1).sum(1).mean()
+    noisy_target = bce(logits, noisy, reduction="none").flatten(1).sum(1).mean()
     assert torch.allclose(loss, clean_target)
     assert not torch.allclose(loss, noisy_target)
 

@@ -34,7 +34,7 @@ def test_every_shipped_checkpoint_loads_its_flat_config_into_the_familys_options
     assert loaded["mnist5k/denoising-ae-d16"].config.noise_level == 0.4
     assert loaded["overcomplete/denoising"].config.relu_code is True  # once config.extra["relu_code"]
     assert loaded["overcomplete/plain"].config.top_k == 0 and loaded["overcomplete/top-k"].config.top_k == 256
-    assert loaded["sprites/vae-d10"].config.backbone == "conv" and loaded["sprites/conv-ae-d10"].config.backbone == "conv"
+    assert loaded["sprites/vae-d10"].config.backbone == loaded["sprites/conv-ae-d10"].config.backbone == "conv"
     assert loaded["disentangle/beta-vae"].config.beta == 4.0
     assert loaded["mnist5k/pca-d16"].config.options == {} and loaded["mnist5k/pca-d16"].config.backbone is None
 
