@@ -14,9 +14,11 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from explorer.datasets import torchvision_sets
+from explorer.datasets.registry import DATASETS
 from explorer.pipeline import train_checkpoint
 from explorer.train import TrainConfig
 from tests.apptest import open_app_page
+from tests.test_registry import toy_family  # noqa: F401  (a fixture: a family defined in a test)
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
 
@@ -194,6 +196,30 @@ def test_own_folder_trains_with_its_size_and_colour_and_reopens(empty_root, data
     assert config["dataset"] == spec and config["dataset_options"] == {"image_size": 16, "color": "rgb"}
     assert config["image_shape"] == [3, 16, 16] and config["class_names"] == ["noise", "squares"]
     assert "(3, 16, 16)" in at.sidebar.markdown[0].value
+
+
+def test_the_datasets_and_their_load_options_come_from_the_registry(empty_root):
+    at = open_train()
+    assert widget(at, "train_dataset").options == [f"{n}: {s.description}" for n, s in DATASETS.items()]
+    set_up(at, train_dataset="sprites")
+    assert widget(at, "train_image_size_sprites").options == ["32", "64"]
+    with pytest.raises(KeyError):
+        widget(at, "train_color")  # a folder's option, not the sprites'
+    set_up(at, train_dataset="digits")
+    with pytest.raises(KeyError):
+        widget(at, "train_image_size_digits")
+
+
+def test_a_new_family_gets_its_widgets_from_its_options(empty_root, toy_family):  # noqa: F811
+    at = open_train()
+    set_up(at, train_dataset="digits", train_family="toy-ae", train_dim=2)
+    assert widget(at, "train_toy_mode").options == ["a", "b"] and widget(at, "train_toy_scale").value == 1.0
+    with pytest.raises(KeyError):
+        widget(at, "train_loss")  # it does not declare uses_loss
+    set_up(at, train_toy_scale=0.5, train_toy_mode="b")
+    train(tiny_budget(at, 5))
+    model = json.loads((empty_root / "digits" / "toy-ae-d2" / "config.json").read_text())["model"]
+    assert model["options"] == {"toy_scale": 0.5, "toy_mode": "b"}
 
 
 def test_an_absent_torchvision_set_is_one_error_line(empty_root, tmp_path, monkeypatch):
