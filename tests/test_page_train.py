@@ -126,7 +126,8 @@ def test_trains_on_digits_and_selects_it_in_the_sidebar(empty_root):
 def test_budget_choices(empty_root):
     at = open_train()
     set_up(at, train_dataset="digits")
-    assert "steps of batch 64" in at.main.caption[0].value and "the default for this data size" in at.main.caption[0].value
+    caption = at.main.caption[0].value
+    assert "steps of batch 64" in caption and "the default for this data size" in caption
     set_up(at, train_budget="epochs")
     set_up(at, train_epochs=1, train_family="mlp-ae", train_dim=2, train_batch=512)
     train(at)
