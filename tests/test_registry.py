@@ -129,3 +129,9 @@ def test_one_dataset_table():
         with pytest.raises(ExplorerError, match="unknown dataset"):
             load_dataset(bad)
     assert load_dataset("sprites", image_size=64).image_shape == (1, 64, 64)
+
+
+def test_an_option_may_not_shadow_a_shared_field():
+    with pytest.raises(ExplorerError, match=r"options \['hidden'\] are shared ModelConfig fields"):
+        register("bad-ae")(type("BadAE", (Autoencoder,), {"options": (Option("hidden", int, 1, "widths"),)}))
+    assert "bad-ae" not in MODELS

@@ -26,6 +26,9 @@ def register(name: str):
         if name in MODELS and MODELS[name].__qualname__ != cls.__qualname__:  # a reloaded module may re-register
             raise ExplorerError(f"two model families are called {name!r}: {MODELS[name].__qualname__} and "
                                 f"{cls.__qualname__}")
+        clash = sorted({o.name for o in cls.options} & {f.name for f in fields(ModelConfig)})
+        if clash:  # ModelConfig.create would route them to the shared field
+            raise ExplorerError(f"{name}: options {clash} are shared ModelConfig fields; give them other names")
         cls.family = name
         MODELS[name] = cls
         ordered = sorted(MODELS.items(), key=lambda item: (item[1].order, item[0]))
