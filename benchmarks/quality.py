@@ -44,7 +44,7 @@ FOLDERS = [("glyphs", 1500, 8, 28, 0.75), ("shapes", 1500, 8, 28, 0.75), ("photo
 def train(dataset, family: str, dim: int, **options):
     """Train with the shipped recipe; return held-out metrics, validation error and seconds."""
     recipe = MNIST_FAMILIES[family]
-    model = build_model(ModelConfig(family, dataset.image_shape, dim, **recipe.get("options", {}), **options))
+    model = build_model(ModelConfig.create(family, dataset.image_shape, dim, **recipe.get("options", {}), **options))
     fit_idx, val_idx = dataset.validation_split()
     x_val = dataset.images[val_idx]
     result = fit(model, dataset.images[fit_idx], x_val,

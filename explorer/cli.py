@@ -18,7 +18,25 @@ def _add_data_args(p):
     p.add_argument("--color", choices=["gray", "rgb"], default="gray", help="folder: datasets only")
 
 
+def _add_model_options(p) -> None:
+    """A flag for each option a model family declares (explorer.models.options): --top-k, --beta, ..."""
+    from explorer.models.base import declared_options
+
+    for name, (option, families) in declared_options().items():
+        kind = ({"action": argparse.BooleanOptionalAction} if option.type is bool
+                else {"type": option.type, "metavar": None if option.choices else name.upper()})
+        p.add_argument(f"--{name.replace('_', '-')}", dest=f"option_{name}", choices=option.choices or None,
+                       help=f"{', '.join(families)}: {option.help}", **kind)
+
+
+def _model_options(args) -> dict:
+    """The family options given on the command line (the others keep their defaults)."""
+    prefix = "option_"
+    return {k[len(prefix):]: v for k, v in vars(args).items() if k.startswith(prefix) and v is not None}
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from explorer.datasets.registry import DEFAULT_DATASET, descriptions
     from explorer.models import MODELS
     from explorer.models.likelihood import LOSSES
 
@@ -26,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train a model and write a checkpoint (PCA at the same d is fitted beside it)")
-    p.add_argument("--dataset", default="mnist5k")
+    p.add_argument("--dataset", default=DEFAULT_DATASET,
+                   help=f"{', '.join(descriptions())} (default {DEFAULT_DATASET}; `explorer list` describes them)")
     p.add_argument("--model", default="conv-ae", choices=list(MODELS))
     p.add_argument("--dim", type=int, default=16, help="code size d")
     budget = p.add_mutually_exclusive_group()
@@ -39,14 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--patience", type=int, default=0,
                    help="early stopping: validation passes without improvement (0 = off; 30 passes per run)")
-    p.add_argument("--backbone", choices=["mlp", "conv"], help="sparse-ae, denoising-ae and vae")
     p.add_argument("--conv-fc", type=int, nargs="+", help="conv backbone: fully connected widths before the code")
-    p.add_argument("--beta", type=float, help="vae: weight of the KL term")
-    p.add_argument("--l1-weight", type=float, help="sparse-ae: weight of the L1 penalty")
-    p.add_argument("--top-k", type=int, help="sparse-ae: code units kept per image (default a quarter of d; "
-                                             "0: a ReLU code, sparse through L1 alone)")
-    p.add_argument("--noise", choices=["gaussian", "salt-pepper", "masking"], help="denoising-ae")
-    p.add_argument("--noise-level", type=float, help="denoising-ae")
+    _add_model_options(p)
     p.add_argument("--out", help="checkpoint folder (default checkpoints/<dataset>/<model>-d<dim>)")
     p.add_argument("--device", help="cuda, mps or cpu (default: the fastest available)")
     _add_data_args(p)
@@ -141,10 +154,9 @@ def cmd_train(args) -> int:
 
     if min(args.dim, args.batch_size, *(n for n in (args.steps, args.epochs) if n is not None)) < 1 or args.lr <= 0:
         raise ExplorerError("--dim, --steps, --epochs and --batch-size must be positive integers and --lr positive")
-    options = {k: v for k, v in {"backbone": args.backbone, "conv_fc": args.conv_fc, "beta": args.beta, "l1_weight": args.l1_weight,
-                                 "top_k": args.top_k,
-                                 "noise": args.noise, "noise_level": args.noise_level, "loss": args.loss}.items()
-               if v is not None}
+    options = {**_model_options(args), "loss": args.loss}
+    if args.conv_fc is not None:
+        options["conv_fc"] = args.conv_fc
     config = TrainConfig(steps=args.steps, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                          patience=args.patience, device=args.device)
     distributed.init(args.device)  # under torchrun: join the process group (gloo on CPU, nccl on CUDA)
@@ -354,7 +366,7 @@ def cmd_neighbors(args) -> int:
 
 def cmd_list(args) -> int:
     from explorer.checkpoints import Checkpoint, list_checkpoints
-    from explorer.datasets import DATASETS
+    from explorer.datasets.registry import descriptions
     from explorer.models import MODELS
 
     ckpts = []
@@ -364,10 +376,10 @@ def cmd_list(args) -> int:
                       "recon_sse": ckpt.metrics.get("recon_sse"),
                       "pca_recon_sse": ckpt.config.get("pca_metrics", {}).get("recon_sse")})
     if args.json:
-        print(json.dumps({"datasets": DATASETS, "models": list(MODELS), "checkpoints": ckpts}))
+        print(json.dumps({"datasets": descriptions(), "models": list(MODELS), "checkpoints": ckpts}))
         return 0
     print("datasets:")
-    for name, text in DATASETS.items():
+    for name, text in descriptions().items():
         print(f"  {name:<14} {text}")
     print("models: " + ", ".join(MODELS))
     print("checkpoints:")

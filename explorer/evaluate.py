@@ -75,12 +75,12 @@ def evaluate_model(model: Autoencoder, dataset: Dataset, codes: np.ndarray | Non
     out["trustworthiness"] = metrics.trustworthiness(x_test[:n].numpy(), z_test[:n].numpy())
     out["active_fraction"] = metrics.active_fraction(z_test.numpy())
     out["dead_units"] = metrics.dead_units(z_test.numpy())
-    if model.family == "vae":
+    if model.samples_prior:  # an ELBO: its loss is a bound on the likelihood under the prior
         from explorer.train import evaluate_loss
 
         torch.manual_seed(0)
         out["elbo"] = evaluate_loss(model, x_test)["elbo"]
-    if model.family == "pca":
+    if model.baseline:
         out["train_explained_variance"] = float(model.explained_variance_ratio_.sum())  # as Compare names it
     return out
 

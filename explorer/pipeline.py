@@ -25,6 +25,7 @@ from explorer.datasets.base import SPLIT_SEED
 from explorer.errors import ExplorerError
 from explorer.evaluate import encode_all, evaluate_model, with_pca_beside
 from explorer.models import Autoencoder, ModelConfig, build_model
+from explorer.models.base import family_class
 from explorer.models.likelihood import choose_loss
 from explorer.train import TrainConfig, TrainResult, describe_budget, fit
 
@@ -123,7 +124,7 @@ def beats_pca(metrics: dict) -> bool:
 def pca_verdict(metrics: dict, family: str) -> str | None:
     """One plain line when the model is worse than PCA at the same d (None when it is not, or is PCA itself),
     with what to try."""
-    if family == "pca" or beats_pca(metrics):
+    if family_class(family).baseline or beats_pca(metrics):
         return None
     ratio = metrics["recon_sse"] / metrics["pca_recon_sse"]
     return (f"this model is worse than PCA: held-out error {ratio:.2f}x PCA's at the same d; "
@@ -152,7 +153,7 @@ def train_checkpoint(spec: str, family: str, dim: int, train_config: TrainConfig
     options = dict(model_options or {})
     options["loss"] = choose_loss(x_fit, options.get("loss", "auto"))
     torch.manual_seed(train_config.seed)  # the seed sets the initial weights too: a run is repeatable
-    model = build_model(ModelConfig(family, dataset.image_shape, dim, **options))
+    model = build_model(ModelConfig.create(family, dataset.image_shape, dim, **options))
     meta = dataset_meta(dataset, spec, image_size, color, validated=model.is_trainable)
     if train_config.flip is None and model.is_trainable:
         train_config = replace(train_config, flip=looks_alike_in_a_mirror(x_fit, x_val))

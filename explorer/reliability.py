@@ -142,7 +142,7 @@ def reliability(ref: Reference, model: Autoencoder, spots: np.ndarray, codes: np
         data=dist[:, 0] / ref.map_scale,
         code=ref.code_tree.query(codes.astype(np.float64))[0] / ref.code_scale,
         trip=np.linalg.norm(back - spots, axis=1) / ref.map_scale,
-        prior=prior_term(codes) if model.family == "vae" else None,
+        prior=prior_term(codes) if model.samples_prior else None,
     )
 
 
@@ -161,7 +161,7 @@ def of_codes(ref: Reference, model: Autoencoder, codes) -> Reliability:
     dist, near = dist.reshape(len(codes), -1), near.reshape(len(codes), -1)
     return Reliability(local_error=ref.own_error[near].mean(1), data=np.zeros(len(codes)),
                        code=dist[:, 0] / ref.code_scale, trip=np.linalg.norm(again - codes, axis=1) / ref.code_scale,
-                       prior=prior_term(codes) if model.family == "vae" else None)
+                       prior=prior_term(codes) if model.samples_prior else None)
 
 
 @dataclass

@@ -15,24 +15,43 @@ import streamlit as st
 
 from explorer.checkpoints import check_name, checkpoint_name, checkpoint_root, dataset_folder
 from explorer.dataroots import data_roots, resolve_inside_roots
-from explorer.datasets.registry import BUILT_IN, DATASETS, FOLDER
+from explorer.datasets.registry import BUILT_IN, DATASETS
 from explorer.errors import ExplorerError
 from explorer.models import MODELS
 from explorer.models.likelihood import LOSSES
-from explorer.noise import NOISE_KINDS
+from explorer.models.options import Option
 from explorer.pipeline import pca_verdict, train_checkpoint
 from explorer.train import TrainConfig, describe_budget, resolve_steps
 from explorer.ui.state import cached_dataset, ensure_app_navigation, sidebar
 from explorer.uploads import MAX_ZIP_BYTES, MB, extract_image_zip
 
-CHOICES = {name: text for name, text in DATASETS.items() if name != FOLDER} | {"folder": DATASETS[FOLDER]}
+CHOICES = {name: source.description for name, source in DATASETS.items()}
 SOURCES = {"path": "A folder on the server", "upload": "Upload a zip"}
-FAMILIES = [f for f in MODELS if f != "pca"]  # PCA is fitted beside every model anyway
-BACKBONE_FAMILIES = ("sparse-ae", "denoising-ae", "vae")  # the others fix their own backbone
+FAMILIES = [name for name, cls in MODELS.items() if not cls.baseline]  # PCA is fitted beside every model anyway
 BUDGETS = {"auto": "Automatic (from the data size)", "steps": "Steps", "epochs": "Epochs"}
-LOSS_LABELS = {"auto": "auto (chosen from the training pixels)", "bernoulli": "bernoulli (near-binary images, e.g. digits)",
+LOSS_LABELS = {"auto": "auto (chosen from the training pixels)",
+               "bernoulli": "bernoulli (near-binary images, e.g. digits)",
                "gaussian": "gaussian (photographs, shades of grey)"}
-IMAGE_SIZES = [8, 16, 28, 32, 48, 64, 96, 128]
+
+
+def option_widget(option: Option, dim: int):
+    """The widget for one option a model family declares (explorer.models.options), keyed train_<name>."""
+    key, label, default = f"train_{option.name}", option.label or option.help, option.default_for(dim)
+    help_text = option.help if option.label else None
+    if option.type is bool:
+        return st.checkbox(label, default, key=key, help=help_text)
+    if option.choices:
+        pick = st.radio if len(option.choices) == 2 else st.selectbox
+        extra = {"horizontal": True} if pick is st.radio else {}
+        return pick(label, option.choices, index=option.choices.index(default), key=key, help=help_text, **extra)
+    if option.type is str:
+        return st.text_input(label, default, key=key, help=help_text)
+    number = {"min_value": option.type(option.low) if option.low is not None else None,
+              "max_value": option.type(option.high_for(dim)) if option.high_for(dim) is not None else None}
+    if option.type is int:
+        return st.number_input(label, value=int(default), step=int(option.step or 1), key=key, help=help_text, **number)
+    return st.number_input(label, value=float(default), step=float(option.step or 0.1), key=key, help=help_text,
+                           format=f"%.{option.decimals()}f", **number)
 
 
 def apply_finished_job() -> None:
@@ -90,15 +109,15 @@ if job and job["state"] == "running":  # the run that trained was stopped by a c
 left, right = st.columns(2)
 with left:
     options = list(CHOICES)
-    side = None if sel is None else ("folder" if sel.spec.startswith("folder:") else sel.spec)
+    side = None if sel is None else sel.spec.partition(":")[0]  # folder:PATH -> folder
     choice = st.selectbox("Dataset", options, index=options.index(side) if side in options else 0,
                           format_func=lambda k: f"{k}: {CHOICES[k]}", key="train_dataset")
     spec, image_size, color, data_path = choice, None, "gray", None
-    if choice == "folder":
+    if DATASETS[choice].takes_path:
         source = st.radio("Images from", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="train_source")
         if source == "path":
-            if "train_folder" not in st.session_state and side == "folder":  # start from the sidebar's folder
-                st.session_state["train_folder"] = sel.spec[len("folder:"):]
+            if "train_folder" not in st.session_state and side == choice:  # start from the sidebar's folder
+                st.session_state["train_folder"] = sel.spec.partition(":")[2]
             roots = data_roots()
             data_path = st.text_input("Folder or .npz / .npy file", key="train_folder",
                                       placeholder="my-images (sub-folders become labels)",
@@ -108,10 +127,15 @@ with left:
             upload = st.file_uploader("Zip of images (sub-folders become labels)", type=["zip"], key="train_zip",
                                       max_upload_size=MAX_ZIP_BYTES // MB)
             data_path = uploaded_folder(upload) if upload is not None else None
-        size_col, color_col = st.columns(2)
-        image_size = size_col.select_slider("Image size", IMAGE_SIZES, 28, key="train_image_size",
-                                            help="Images are resized to size x size; .npz / .npy arrays are used as they are.")
-        color = color_col.radio("Colour", ["gray", "rgb"], horizontal=True, key="train_color")
+    load_options = DATASETS[choice].options  # the dataset's own load options: image size, colour
+    size_col, color_col = st.columns(2) if load_options else (None, None)
+    if "image_size" in load_options:
+        sizes = load_options["image_size"]
+        image_size = size_col.select_slider("Image size", sorted(sizes), sizes[0], key=f"train_image_size_{choice}",
+                                            help="Images are resized to size x size; .npz / .npy arrays are used "
+                                                 "as they are." if DATASETS[choice].takes_path else None)
+    if "color" in load_options:
+        color = color_col.radio("Colour", load_options["color"], horizontal=True, key="train_color")
     family = st.selectbox("Model family", FAMILIES, index=FAMILIES.index("conv-ae"), key="train_family")  # as the CLI
     dim = st.number_input("Code size d", 1, 512, 16, key="train_dim")
     name = st.text_input("Checkpoint name", key="train_name", placeholder=checkpoint_name(family, int(dim)),
@@ -133,31 +157,19 @@ with right:
         n_fit = fit_size(spec, image_size, color)
         st.caption(describe_budget(config, n_fit) if n_fit else
                    "Chosen from the number of images once they are loaded (stated when training starts).")
-    model_options = {}
-    if family != "linear-ae":  # the linear AE is PCA's twin: squared error only
+    family_cls = MODELS[family]
+    model_options = {option.name: option_widget(option, int(dim)) for option in family_cls.options}
+    if family_cls.uses_loss:  # the others (the linear AE, PCA's twin) train on squared error only
         model_options["loss"] = st.selectbox("Reconstruction loss", ["auto", *LOSSES], format_func=LOSS_LABELS.get,
                                              key="train_loss")
-    if family in BACKBONE_FAMILIES:
-        model_options["backbone"] = st.radio("Backbone", ["mlp", "conv"], horizontal=True, key="train_backbone")
-    if family == "conv-ae" or model_options.get("backbone") == "conv":
+    if family_cls.backbone_for(model_options) == "conv":
         fc = st.select_slider("Fully connected layer before the code", [0, 64, 128, 256, 512], 0, key="train_conv_fc",
                               help="Units between the convolutions and the code (0 = none); 256 helps most at small d.")
         if fc:
             model_options["conv_fc"] = (fc,)
-    if family == "vae":
-        model_options["beta"] = st.number_input("beta (weight of the KL term)", 0.0, 100.0, 1.0, 0.5, key="train_beta")
-    if family == "sparse-ae":
-        model_options["top_k"] = st.number_input("Code units kept per image (top-k)", 0, dim, dim // 4, 1, key="train_top_k",
-                                                 help="Each image keeps its k largest code units; 0 = a ReLU code "
-                                                      "made sparse by the L1 penalty alone.")
-        model_options["l1_weight"] = st.number_input("L1 weight on the code", 0.0, 10.0, 1e-3, 1e-3, format="%.4f",
-                                                     key="train_l1")
-    if family == "denoising-ae":
-        model_options["noise"] = st.selectbox("Noise", NOISE_KINDS, key="train_noise")
-        model_options["noise_level"] = st.slider("Noise level", 0.0, 1.0, 0.3, 0.05, key="train_noise_level")
 
 start = st.button("Train", type="primary", key="train_start",
-                  disabled=choice == "folder" and source == "upload" and not data_path)
+                  disabled=DATASETS[choice].takes_path and source == "upload" and not data_path)
 
 # -- the last result (shown after the rerun that selects it in the sidebar) --------------------------
 if not start and job and job["state"] == "done":
@@ -174,10 +186,10 @@ if not start and job and job["state"] == "done":
 if start:
     # Check the input before any work, one line each.
     try:
-        if choice == "folder":
+        if DATASETS[choice].takes_path:
             if source == "upload" and not data_path:
                 raise ExplorerError("upload a zip of images first, or choose a folder on the server")
-            spec = f"folder:{resolve_inside_roots(data_path)}"  # uploads land inside the first root too
+            spec = f"{choice}:{resolve_inside_roots(data_path)}"  # uploads land inside the first root too
         ckpt_name = check_name(name.strip() or checkpoint_name(family, int(dim)))
         target = checkpoint_root() / dataset_folder(spec) / ckpt_name
         if target.exists() and not overwrite:

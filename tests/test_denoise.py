@@ -67,7 +67,7 @@ def test_default_level_is_the_training_level_only_for_the_training_noise():
     from explorer.experiments.denoise import TYPICAL_LEVEL, default_level
     from explorer.models import ModelConfig, build_model
 
-    denoiser = build_model(ModelConfig("denoising-ae", (1, 8, 8), 4, noise="gaussian", noise_level=0.45))
+    denoiser = build_model(ModelConfig.create("denoising-ae", (1, 8, 8), 4, noise="gaussian", noise_level=0.45))
     assert default_level("gaussian", denoiser) == 0.45
     assert default_level("masking", denoiser) == TYPICAL_LEVEL["masking"] == 0.3  # a fraction, not a std
     assert default_level("salt-pepper", denoiser) == 0.2

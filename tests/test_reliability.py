@@ -14,7 +14,7 @@ from explorer.inverse import LinearInverse
 class Identity2d(nn.Module):
     """An exact 'autoencoder' (d = 2 unless told): the image (1, 1, d) is the code."""
 
-    family = "identity"
+    family, samples_prior = "identity", False  # the interface's name and capability (no N(0, I) prior)
 
     def __init__(self, dim: int = 2):
         super().__init__()

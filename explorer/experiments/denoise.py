@@ -68,7 +68,7 @@ def train_models(dataset: Dataset, dim: int = 16, noise: str = "gaussian", level
     models: dict[str, Autoencoder] = {}
     for method, family, opts in (("denoising AE", "denoising-ae", {"noise": noise, "noise_level": level}),
                                  ("plain AE", "mlp-ae", {})):
-        model = build_model(ModelConfig(family, shape, dim, hidden=hidden, backbone="mlp", **opts))
+        model = build_model(ModelConfig.create(family, shape, dim, hidden=hidden, **opts))  # both on the mlp backbone
         fit(model, x_fit, x_val, train_config)  # chosen on validation: the held-out digits are only scored
         models[method] = model.cpu().eval()
     models["PCA"] = build_model(ModelConfig("pca", shape, dim)).fit(dataset.x_train)  # PCA chooses nothing

@@ -196,7 +196,8 @@ def validation_set(config: DisentangleConfig) -> torch.Tensor:
 # ----- training ----------------------------------------------------------------------------------
 
 def _vae(config: DisentangleConfig, beta: float) -> VAE:
-    mc = ModelConfig("vae", (1, config.size, config.size), config.dim, channels=config.channels, backbone="conv", beta=beta)
+    mc = ModelConfig.create("vae", (1, config.size, config.size), config.dim, channels=config.channels, backbone="conv",
+                            beta=beta)
     return build_model(mc)
 
 

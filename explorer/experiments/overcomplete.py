@@ -8,7 +8,7 @@ mlp-ae's code is linear and never exactly 0):
   sparse     the same with an L1 penalty on the code (the lecture's sparse AE);
   top-k      the same with no penalty but a top-k code (the app's sparse AE): each image keeps a quarter of
              the units, so the code can never be a dense copy;
-  denoising  Gaussian noise on the input, loss against the clean image (denoising-ae with extra relu_code).
+  denoising  Gaussian noise on the input, loss against the clean image (denoising-ae with its relu_code option).
 All four train the same way: explorer.train.fit with the same steps, batch, lr, seed, AdamW with no weight
 decay, weight averaging and selection on the same validation split; only the regulariser differs.
 
@@ -106,14 +106,14 @@ def model_config(method: str, config: OvercompleteConfig) -> ModelConfig:
     """The four share one architecture (hidden=(): the code is the only hidden layer) and a ReLU code."""
     common = dict(image_shape=SHAPE, dim=config.width, hidden=(), backbone="mlp")
     if method == "plain":
-        return ModelConfig("sparse-ae", **common, l1_weight=0.0, top_k=0)
+        return ModelConfig.create("sparse-ae", **common, l1_weight=0.0, top_k=0)
     if method == "sparse":
-        return ModelConfig("sparse-ae", **common, l1_weight=config.l1_weight, top_k=0)
+        return ModelConfig.create("sparse-ae", **common, l1_weight=config.l1_weight, top_k=0)
     if method == "top-k":
-        return ModelConfig("sparse-ae", **common, l1_weight=0.0, top_k=config.width // 4)
+        return ModelConfig.create("sparse-ae", **common, l1_weight=0.0, top_k=config.width // 4)
     if method == "denoising":
-        return ModelConfig("denoising-ae", **common, noise=config.noise, noise_level=config.noise_level,
-                           extra={"relu_code": True})
+        return ModelConfig.create("denoising-ae", **common, noise=config.noise, noise_level=config.noise_level,
+                                  relu_code=True)
     raise ExplorerError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
 
 

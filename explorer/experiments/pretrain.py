@@ -61,7 +61,7 @@ class Classifier(nn.Module):
 
 
 def check_encoder(model: Autoencoder) -> None:
-    if not hasattr(model, "encoder"):
+    if not model.is_trainable:  # PCA: a fitted projection, no network to fine-tune
         raise ExplorerError(f"pre-training needs an encoder network; {model.family} has none, "
                             "pick an autoencoder checkpoint")
 

@@ -89,7 +89,7 @@ class TwoDecoderAE(nn.Module):
     def __init__(self, config: SwapConfig, shared: bool = True):
         super().__init__()
         self.config, self.shared = config, shared
-        net = ModelConfig("conv-ae", (1, config.size, config.size), config.dim, channels=config.channels, backbone="conv")
+        net = ModelConfig("conv-ae", (1, config.size, config.size), config.dim, channels=config.channels)
         enc_a, dec_a = make_pair(net, config.dim)
         enc_b, dec_b = make_pair(net, config.dim)
         # a ModuleList, not the same module under two names: safetensors refuses shared tensors

@@ -5,6 +5,11 @@ from __future__ import annotations
 from torch import nn
 
 from explorer.errors import ExplorerError
+from explorer.models.options import Option
+
+# The option of the families that can take either network (sparse, denoising, vae); mlp-ae and conv-ae fix theirs.
+BACKBONE = Option("backbone", str, "mlp", "encoder and decoder networks: fully connected or convolutional",
+                  label="Backbone", choices=("mlp", "conv"))
 
 
 def mlp(sizes: list[int]) -> nn.Sequential:
@@ -46,13 +51,15 @@ class Unflatten(nn.Module):
         return x.view(len(x), *self.shape)
 
 
-def conv_pair(image_shape: tuple[int, int, int], channels: tuple[int, ...], out: int, dim: int, fc: tuple[int, ...] = ()):
+def conv_pair(image_shape: tuple[int, int, int], channels: tuple[int, ...], out: int, dim: int,
+              fc: tuple[int, ...] = ()):
     """Strided convolutions down to a small feature map, then linear layers (widths fc) to the code;
     linear layers and transposed convolutions back up (decoder returns logits)."""
     c, h, w = image_shape
     n = conv_stages(h, w, len(channels))
     if n == 0:
-        raise ExplorerError(f"the conv backbone needs even image sides of at least 8, got {h} x {w}; use the mlp backbone")
+        raise ExplorerError(f"the conv backbone needs even image sides of at least 8, got {h} x {w}; "
+                            "use the mlp backbone")
     widths = list(channels[:n])
     down, ch = [], c
     for width in widths:
@@ -71,7 +78,7 @@ def conv_pair(image_shape: tuple[int, int, int], channels: tuple[int, ...], out:
 
 
 def make_pair(config, out: int):
-    """Encoder (image -> out features) and decoder (code -> logits image) for config.backbone."""
+    """Encoder (image -> out features) and decoder (code -> logits image) for config.backbone (mlp if none)."""
     if config.backbone == "conv":
         return conv_pair(config.image_shape, config.channels, out, config.dim, config.conv_fc)
     encoder, decoder = mlp_pair(config.n_pixels, config.hidden, out, config.dim)

@@ -7,6 +7,7 @@ from explorer.models.base import Autoencoder, register
 
 @register("linear-ae")
 class LinearAE(Autoencoder):
+    order = 10
     def __init__(self, config):
         super().__init__(config)
         self.encoder = nn.Linear(config.n_pixels, config.dim)

@@ -13,12 +13,10 @@ from explorer.models.likelihood import bernoulli_nll, sse
 
 
 class DeepAE(Autoencoder):
-    backbone = "mlp"  # None: config.backbone decides
+    uses_loss = True
 
     def __init__(self, config):
         super().__init__(config)
-        if self.backbone:
-            config.backbone = self.backbone
         self.encoder, self.decoder = make_pair(config, config.dim)
 
     def encode(self, x):  # (B, C, H, W) -> (B, d)
@@ -44,11 +42,13 @@ class DeepAE(Autoencoder):
 # code has none and decays (explorer.models.sparse). The linear AE's optimum is PCA's.
 @register("mlp-ae")
 class MLPAE(DeepAE):
+    order = 20
     backbone = "mlp"
     decays = True
 
 
 @register("conv-ae")
 class ConvAE(DeepAE):
+    order = 25
     backbone = "conv"
     decays = True

@@ -77,6 +77,8 @@ def _sign_fixed(comps: torch.Tensor) -> torch.Tensor:
 
 @register("pca")
 class PCAModel(Autoencoder):
+    order = 0
+    baseline = True
     is_trainable = False
 
     def __init__(self, config: ModelConfig):
@@ -87,7 +89,7 @@ class PCAModel(Autoencoder):
         self.register_buffer("explained_variance_", torch.zeros(d))
         self.register_buffer("explained_variance_ratio_", torch.zeros(d))
 
-    def fit(self, x: torch.Tensor | Images, batch_size: int = 4096) -> "PCAModel":
+    def fit(self, x: torch.Tensor | Images, batch_size: int = 4096) -> PCAModel:
         """Fit on x in batches: memory is one batch plus D x D (exact) or D x (d + 10) (randomized)."""
         x = as_images(x)
         n, D = len(x), self.config.n_pixels

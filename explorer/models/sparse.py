@@ -12,20 +12,27 @@ mnist5k at d = 16, k = 4: no dead unit (ReLU units selected by top-k left 3 to 6
 
 import torch
 
-from explorer.errors import ExplorerError
+from explorer.models.backbones import BACKBONE
 from explorer.models.base import register
 from explorer.models.mlp import DeepAE
+from explorer.models.options import Option
 
 
 @register("sparse-ae")
 class SparseAE(DeepAE):
-    backbone = None  # config.backbone decides
+    order = 30
+    sparse_code = True
+    options = (
+        Option("top_k", int, lambda dim: dim // 4, "code units kept per image (default a quarter of d; "
+               "0: a ReLU code, sparse through L1 alone)", label="Code units kept per image (top-k)",
+               low=0, high=lambda dim: dim, step=1),
+        Option("l1_weight", float, 1e-3, "weight of the L1 penalty on the code", label="L1 weight on the code",
+               low=0.0, step=1e-4),
+        BACKBONE,
+    )
     ANNEAL = 0.25  # share of the training budget over which k falls from d to top_k
 
-    def __init__(self, config):
-        if not 0 <= config.top_k <= config.dim:
-            raise ExplorerError(f"top_k must be between 0 (every unit) and the code size {config.dim}, "
-                                f"got {config.top_k}")
+    def __init__(self, config):  # top_k is within 0 (every unit) and d: its Option checks it
         super().__init__(config)
         self.k_training = config.top_k
 

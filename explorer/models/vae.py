@@ -5,9 +5,10 @@ natural ones (the "sigma-VAE" of Rybkin et al., 2021). Either way the ELBO is in
 import torch
 from torch import nn
 
-from explorer.models.backbones import make_pair
+from explorer.models.backbones import BACKBONE, make_pair
 from explorer.models.base import Autoencoder, register
 from explorer.models.likelihood import bernoulli_nll, gaussian_nll
+from explorer.models.options import Option
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -17,6 +18,15 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 @register("vae")
 class VAE(Autoencoder):
+    order = 50
+    samples_prior = True
+    uses_loss = True
+    options = (
+        Option("beta", float, 1.0, "weight of the KL term (beta-VAE above 1)", label="beta (weight of the KL term)",
+               low=0.0, step=0.5),
+        BACKBONE,
+    )
+
     def __init__(self, config):
         super().__init__(config)
         self.encoder, self.decoder = make_pair(config, 2 * config.dim)  # encoder -> (mu, logvar)

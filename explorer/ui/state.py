@@ -169,7 +169,7 @@ def model_card(sel: Selection) -> None:
         lines.append(f"held-out error **{m['recon_sse']:.2f}** vs PCA **{p.get('recon_sse', float('nan')):.2f}** (sum of squares per image)")
     if "knn_acc" in m:
         lines.append(f"kNN accuracy {m['knn_acc']:.3f} vs PCA {p.get('knn_acc', float('nan')):.3f}")
-    if sel.model.family == "sparse-ae" and "active_fraction" in m:
+    if sel.model.sparse_code and "active_fraction" in m:
         lines.append(f"code units active per image {m['active_fraction']:.0%}; "
                      f"never active: {m['dead_units']} of {sel.model.dim}")
     secs = sel.config.get("train", {}).get("seconds")
