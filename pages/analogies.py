@@ -14,11 +14,12 @@ from explorer.experiments.analogies import (analogy, apply_vector, class_transfe
                                             move_right_shift)
 from explorer.project import METHODS, preferred_method
 from explorer.ui.mapview import zoomable_map
-from explorer.ui.state import ensure_app_navigation, projection_or_stop, show_row, sidebar
+from explorer.ui.navigation import page_start
+from explorer.ui.state import projection_or_stop, show_row, sidebar
 
 GROUP_SHOWN = 12  # images of each selected group drawn under the map
 
-ensure_app_navigation()
+page_start()
 st.title("Analogies")
 st.caption("Arithmetic on codes, decoded (Reed et al. 2015). Vectors are computed on the train split's codes; "
            "images are held out.")

@@ -13,12 +13,13 @@ from explorer.mapplot import tile_images, upscale
 from explorer.project import METHODS, methods_for, preferred_method
 from explorer.selection import box_range, clicked_xy
 from explorer.ui.mapview import zoomable_map
-from explorer.ui.state import ensure_app_navigation, projection_or_stop, show_row, sidebar, to_display
+from explorer.ui.navigation import page_start
+from explorer.ui.state import projection_or_stop, show_row, sidebar, to_display
 
 MAX_SLIDERS = 16
 MAX_WAYPOINTS = 6  # clicked spots a path across the map runs through, the latest ones
 
-ensure_app_navigation()
+page_start()
 st.title("Generate")
 sel = sidebar()
 if sel is None:

@@ -12,7 +12,8 @@ from explorer.errors import ExplorerError
 from explorer.evaluate import reconstruct
 from explorer.project import METHODS, baseline_points, map_metrics, methods_for, preferred_method
 from explorer.ui.mapview import drawn_as, reset_tools, zoomable_map
-from explorer.ui.state import (cached_codes, cached_model, ensure_app_navigation, projection_or_stop, show_row,
+from explorer.ui.navigation import page_start
+from explorer.ui.state import (cached_codes, cached_model, projection_or_stop, show_row,
                                sidebar)
 
 MAX_SHOWN = 120  # images drawn for a box / lasso selection
@@ -22,7 +23,7 @@ PER_IMAGE = {"AE vs PCA: error difference": ("AE − PCA error", "diverging"),
              "AE vs PCA: neighbours shared with PCA": ("shared with PCA", "viridis"),
              "AE vs PCA: neighbours shared with pixels": ("shared with pixels", "viridis")}
 
-ensure_app_navigation()
+page_start()
 st.title("Latent map")
 sel = sidebar()
 if sel is None:

@@ -6,9 +6,10 @@ import streamlit as st
 from explorer.evaluate import reconstruct
 from explorer.examples import MAX_CLASSES, examples_per_class
 from explorer.metrics import recon_sse
-from explorer.ui.state import ensure_app_navigation, show_row, sidebar
+from explorer.ui.navigation import page_start
+from explorer.ui.state import show_row, sidebar
 
-ensure_app_navigation()
+page_start()
 st.title("Latent Explorer")
 st.caption("See what an autoencoder learns, next to the PCA baseline at the same code size.")
 sel = sidebar()

@@ -11,13 +11,14 @@ from explorer.neighbors import APPROX_THRESHOLD, METHODS, METRICS, NeighborIndex
 from explorer.project import fingerprint, project
 from explorer.query_image import data_style, from_canvas, from_upload
 from explorer.ui.mapview import zoomable_map
+from explorer.ui.navigation import page_start
 from explorer.ui.oodview import show_ood_gauge
-from explorer.ui.state import ensure_app_navigation, show_row, sidebar
+from explorer.ui.state import show_row, sidebar
 
 SOURCES = ["Click a point", "Index", "Upload an image", "Draw"]
 PIXEL_SEARCH_MAX = 100_000_000  # values (images x pixels) up to which raw pixels are searched (exactly, in memory)
 
-ensure_app_navigation()
+page_start()
 st.title("Similar images")
 st.caption("The nearest images to a query in the autoencoder's code space, in PCA space of the same size, "
            "and in raw pixels: which notion of 'similar' agrees with the labels?")

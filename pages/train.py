@@ -22,7 +22,8 @@ from explorer.models.likelihood import LOSSES
 from explorer.noise import NOISE_KINDS
 from explorer.pipeline import pca_verdict, train_checkpoint
 from explorer.train import TrainConfig, describe_budget, resolve_steps
-from explorer.ui.state import cached_dataset, ensure_app_navigation, sidebar
+from explorer.ui.navigation import page_start
+from explorer.ui.state import cached_dataset, sidebar
 from explorer.uploads import MAX_ZIP_BYTES, MB, extract_image_zip
 
 CHOICES = {name: text for name, text in DATASETS.items() if name != FOLDER} | {"folder": DATASETS[FOLDER]}
@@ -77,7 +78,7 @@ def fit_size(spec: str, image_size, color) -> int | None:
 
 
 apply_finished_job()
-ensure_app_navigation()
+page_start()
 st.title("Train a model")
 sel = sidebar()  # an empty checkpoint root is fine here: this page makes the first one
 
