@@ -14,6 +14,7 @@ from explorer.project import METHODS, methods_for, preferred_method
 from explorer.selection import box_range, clicked_xy
 from explorer.ui.mapview import zoomable_map
 from explorer.ui.navigation import page_start
+from explorer.ui.page_state import reset_on_change
 from explorer.ui.state import projection_or_stop, show_row, sidebar, to_display
 
 MAX_SLIDERS = 16
@@ -53,16 +54,16 @@ def on_map_select(event, rows, area) -> None:
 codes = sel.codes()  # (N, d)
 methods = methods_for(model.dim)
 preferred = preferred_method(model.dim, sel.path)
-if st.session_state.get("gen_method") not in methods or st.session_state.get("gen_ckpt") != str(sel.path):
-    st.session_state.update(gen_method=preferred, gen_ckpt=str(sel.path))  # a new checkpoint starts on its best map
+reset_on_change("generate_checkpoint", str(sel.path), {"gen_method": preferred})  # a new checkpoint: its best map
+if st.session_state.get("gen_method") not in methods:  # dropped while another page ran
+    st.session_state["gen_method"] = preferred
 method = st.selectbox("Map", methods, format_func=METHODS.get, key="gen_method",
                       help="A spot on a PCA map becomes the point of the map's plane in code space: exact when d = 2, "
                            "for d > 2 the directions the map does not show stay at the mean. UMAP and t-SNE maps are "
                            "inverted by interpolating the codes around the spot.")
 proj = projection_or_stop(codes, method, sel.path)
 state_key = f"{sel.path}:{method}"
-if st.session_state.get("gen_state_key") != state_key:  # another map: old spots mean nothing here
-    st.session_state.update(gen_state_key=state_key, gen_click=None, gen_area=None, gen_clicks=[])
+reset_on_change("generate_map", state_key, {"gen_click": None, "gen_area": None, "gen_clicks": []})  # old spots
 click = st.session_state.get("gen_click")
 mtime = (sel.path / "model.safetensors").stat().st_mtime  # in every cache key: a retrained model misses
 

@@ -13,6 +13,7 @@ from explorer.evaluate import reconstruct
 from explorer.project import METHODS, baseline_points, map_metrics, methods_for, preferred_method
 from explorer.ui.mapview import drawn_as, reset_tools, zoomable_map
 from explorer.ui.navigation import page_start
+from explorer.ui.page_state import dataset_identity, reset_on_change
 from explorer.ui.state import (cached_codes, cached_model, projection_or_stop, show_row,
                                sidebar)
 
@@ -29,6 +30,7 @@ sel = sidebar()
 if sel is None:
     st.stop()
 ds = sel.dataset
+reset_on_change("latent_map", dataset_identity(sel), {"map_selection": None})  # row ids of another dataset
 
 
 @st.cache_data(show_spinner="Measuring the map ...", max_entries=64)

@@ -12,6 +12,7 @@ from explorer.project import fingerprint, project
 from explorer.query_image import data_style, from_canvas, from_upload
 from explorer.ui.mapview import zoomable_map
 from explorer.ui.navigation import page_start
+from explorer.ui.page_state import dataset_identity, reset_on_change
 from explorer.ui.oodview import show_ood_gauge
 from explorer.ui.state import show_row, sidebar
 
@@ -99,9 +100,8 @@ method = c4.selectbox("Search", METHODS, key="similar_method",
 # ---- the query: a dataset row (its own vectors, itself excluded) or a new image (encoded here) -------
 row, image = None, None
 default_row = int(ds.test_idx[0])
-for state_key in ("similar_clicked", "similar_index"):  # none yet, or a row remembered from a larger dataset
-    if st.session_state.get(state_key, len(ds)) >= len(ds):
-        st.session_state[state_key] = default_row
+reset_on_change("similar", dataset_identity(sel), {"similar_clicked": default_row, "similar_index": default_row})
+st.session_state.setdefault("similar_index", default_row)  # a widget's value is dropped while another page runs
 if source == "Click a point":
     points = project(codes, "pca", sel.path).points_  # (N, 2), stored beside the checkpoint; seconds at most
     zoomable_map("similar_map", str(sel.path), points, on_pick=on_click, selection_mode="points", labels=ds.labels,
