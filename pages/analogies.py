@@ -27,7 +27,7 @@ st.caption("Arithmetic on codes, decoded (Reed et al. 2015). Vectors are compute
 sel = sidebar()
 if sel is None:
     st.stop()
-if sel.model.family == "pca":
+if sel.model.baseline:
     st.info("PCA is linear, so its analogies are plain pixel arithmetic; pick an autoencoder to see more.")
 
 dataset, model = sel.dataset, sel.model

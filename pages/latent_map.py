@@ -9,7 +9,7 @@ import torch
 
 from explorer.ae_vs_pca import SAMPLE_MAX, PerImage, per_image, recorded_pca_dir, symmetric_range
 from explorer.errors import ExplorerError
-from explorer.evaluate import reconstruct
+from explorer.evaluate import reconstruct_and_score
 from explorer.project import METHODS, baseline_points, map_metrics, methods_for, preferred_method
 from explorer.ui.mapview import drawn_as, reset_tools, zoomable_map
 from explorer.ui.navigation import page_start
@@ -98,9 +98,9 @@ def show_extremes(measure: PerImage, title: str, positions: np.ndarray) -> None:
     x = ds.images[rows]
     st.markdown(f"**{title}**")
     show_row(x, [f"#{i}" for i in rows], width=56)
-    show_row(reconstruct(sel.model, x), [f"AE {e:.1f}" for e in measure.model_error[positions]], width=56)
-    show_row(reconstruct(baseline_of(pca_dir)[0], x), [f"PCA {e:.1f}" for e in measure.pca_error[positions]],
-             width=56)
+    for name, model in (("AE", sel.model), ("PCA", baseline_of(pca_dir)[0])):
+        x_hat, errors = reconstruct_and_score(model, x)
+        show_row(x_hat, [f"{name} {e:.1f}" for e in errors], width=56)
 
 
 codes = sel.codes()  # (N, d)
@@ -205,12 +205,13 @@ if not selection.get("area") and len(highlight) == 1:
     i = int(highlight[0])
     st.subheader(f"Image {i} (label {label_of(i)})")
     x = ds.images[i : i + 1]
-    row = [x, reconstruct(sel.model, x)]
-    captions = ["image", sel.label]
+    x_model, (error,) = reconstruct_and_score(sel.model, x)
+    row, captions = [x, x_model], ["image", f"{sel.label}: error {error:.1f}"]
     pca = sel.pca()
     if pca is not None:
-        row.append(reconstruct(pca[0], x))
-        captions.append(f"PCA d={sel.model.dim}")
+        x_pca, (error,) = reconstruct_and_score(pca[0], x)
+        row.append(x_pca)
+        captions.append(f"PCA d={sel.model.dim}: error {error:.1f}")
     show_row(torch.cat(row), captions, width=140)
 else:
     shown = highlight[:MAX_SHOWN]

@@ -74,6 +74,8 @@ class Autoencoder(nn.Module):
     family = "base"
     is_trainable = True  # PCA is fitted in closed form instead
     decays = False  # weight decay: only for the plain deep autoencoders (see explorer.models.mlp)
+    baseline = False  # True for PCA: the baseline itself (no "vs PCA" difference to show)
+    samples_prior = False  # True for the VAE: codes have a N(0, I) prior, and sample(n) draws from it
 
     def __init__(self, config: ModelConfig):
         super().__init__()

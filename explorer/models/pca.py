@@ -78,6 +78,7 @@ def _sign_fixed(comps: torch.Tensor) -> torch.Tensor:
 @register("pca")
 class PCAModel(Autoencoder):
     is_trainable = False
+    baseline = True
 
     def __init__(self, config: ModelConfig):
         super().__init__(config)

@@ -17,6 +17,8 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 @register("vae")
 class VAE(Autoencoder):
+    samples_prior = True
+
     def __init__(self, config):
         super().__init__(config)
         self.encoder, self.decoder = make_pair(config, 2 * config.dim)  # encoder -> (mu, logvar)
