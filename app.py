@@ -1,26 +1,5 @@
-"""Latent Explorer: `streamlit run app.py`."""
+"""Latent Explorer: `streamlit run app.py`. The pages and their sections are in explorer/ui/navigation.py."""
 
-from pathlib import Path
+from explorer.ui.navigation import run_app
 
-import streamlit as st
-
-st.set_page_config(page_title="Latent Explorer", layout="wide")
-
-HERE = Path(__file__).parent
-SECTIONS = {
-    "Explore": [("overview", "Overview", ":material/home:"), ("latent_map", "Latent map", ":material/scatter_plot:"),
-                ("generate", "Generate", ":material/auto_awesome:"), ("similar", "Similar", ":material/search:"),
-                ("compare", "Compare", ":material/leaderboard:"), ("train", "Train", ":material/model_training:"),
-                ("export", "Export", ":material/download:")],
-    "Experiments": [("denoise", "Denoise", ":material/blur_off:"), ("pretrain", "Pre-train", ":material/school:"),
-                    ("decoder_swap", "Decoder swap", ":material/swap_horiz:"),
-                    ("disentangle", "Disentangle", ":material/tune:"), ("analogies", "Analogies", ":material/calculate:"),
-                    ("overcomplete", "Over-complete", ":material/unfold_more:")],
-}
-
-pages = {
-    section: [st.Page(f"pages/{name}.py", title=title, icon=icon, url_path=name, default=(name == "overview"))
-              for name, title, icon in entries if (HERE / "pages" / f"{name}.py").exists()]
-    for section, entries in SECTIONS.items()
-}
-st.navigation({k: v for k, v in pages.items() if v}).run()
+run_app()

@@ -42,6 +42,12 @@ def reconstruct(model: Autoencoder, x: torch.Tensor) -> torch.Tensor:
     return decode_all(model, encode_all(model, x))
 
 
+def reconstruct_and_score(model: Autoencoder, x: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
+    """A few images (N, C, H, W) to show, reconstructed, and each one's sum of squared errors (N,)."""
+    x_hat = reconstruct(model, x)
+    return x_hat, (x_hat - x.float()).pow(2).flatten(1).sum(1).double().numpy()
+
+
 @torch.no_grad()
 def reconstruction_errors(model: Autoencoder, x: torch.Tensor | Images, batch_size: int = 2048) -> np.ndarray:
     """Each image's sum of squared errors (N,) after encoding and decoding it, in batches."""

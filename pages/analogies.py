@@ -14,18 +14,20 @@ from explorer.experiments.analogies import (analogy, apply_vector, class_transfe
                                             move_right_shift)
 from explorer.project import METHODS, preferred_method
 from explorer.ui.mapview import zoomable_map
-from explorer.ui.state import ensure_app_navigation, projection_or_stop, show_row, sidebar
+from explorer.ui.navigation import page_start
+from explorer.ui.page_state import reset_on_change
+from explorer.ui.state import projection_or_stop, show_row, sidebar
 
 GROUP_SHOWN = 12  # images of each selected group drawn under the map
 
-ensure_app_navigation()
+page_start()
 st.title("Analogies")
 st.caption("Arithmetic on codes, decoded (Reed et al. 2015). Vectors are computed on the train split's codes; "
            "images are held out.")
 sel = sidebar()
 if sel is None:
     st.stop()
-if sel.model.family == "pca":
+if sel.model.baseline:
     st.info("PCA is linear, so its analogies are plain pixel arithmetic; pick an autoencoder to see more.")
 
 dataset, model = sel.dataset, sel.model
@@ -57,9 +59,9 @@ st.subheader("Attribute vector from selections")
 st.caption("Select group A, then group B, on the map with the box or lasso tool. The vector is the mean code of B "
            "minus the mean code of A; any image's code plus strength x vector is decoded.")
 path = str(sel.path)
-groups = st.session_state.get("attr_groups")
-if not groups or groups.get("path") != path:  # row ids of another checkpoint's map mean nothing here
-    groups = st.session_state["attr_groups"] = {"path": path, "a": np.zeros(0, np.int64), "b": np.zeros(0, np.int64)}
+# row ids selected on another checkpoint's map mean nothing here
+reset_on_change("analogies", path, {"attr_groups": {"a": np.zeros(0, np.int64), "b": np.zeros(0, np.int64)}})
+groups = st.session_state["attr_groups"]
 
 
 def on_select(event, rows, area) -> None:

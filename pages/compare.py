@@ -4,10 +4,10 @@ import streamlit as st
 
 from explorer import compare
 from explorer.errors import ExplorerError
-from explorer.ui.state import (cached_dataset, cached_model, checkpoints_by_dataset, ensure_app_navigation, show_row,
-                               sidebar)
+from explorer.ui.navigation import page_start
+from explorer.ui.state import cached_dataset, cached_model, checkpoints_by_dataset, show_row, sidebar
 
-ensure_app_navigation()
+page_start()
 st.title("Compare with PCA")
 st.caption("Every number is on the same held-out images. PCA's curve runs over every code size d; "
            "each autoencoder family is a line through its checkpoints.")

@@ -11,7 +11,8 @@ from explorer.datasets.sprites import SHAPES
 from explorer.errors import ExplorerError
 from explorer.experiments.swap import (SwapConfig, default_swap_dir, held_out_set, load_swap, save_swap, swap_grid,
                                       swap_table, train_swap)
-from explorer.ui.state import ensure_app_navigation, show_row, sidebar
+from explorer.ui.navigation import page_start
+from explorer.ui.state import show_row, sidebar
 
 COLUMNS = {"position_px": "position error (px)", "scale_px": "scale error (px)", "scale_corr": "scale correlation",
            "angle_deg": "angle error (deg, mod 180)", "angle_n": "angles scored", "pixel_sse": "pixel error (SSE)"}
@@ -33,7 +34,7 @@ def swap_dirs() -> list[Path]:
     return sorted(p for p in base.glob("swap-*") if (p / "config.json").is_file())
 
 
-ensure_app_navigation()
+page_start()
 st.title("Decoder swap")
 sidebar()  # the shared sidebar; this page uses its own sprite models
 st.caption("The deep-fake scheme on sprites: one encoder shared by two shapes, a decoder per shape. Encode a "

@@ -7,9 +7,10 @@ from explorer.checkpoints import checkpoint_root
 from explorer.errors import ExplorerError
 from explorer.experiments.denoise import NOISY, SHIPPED, default_level, default_levels, denoise, load_shipped, psnr_sweep
 from explorer.noise import NOISE_KINDS
-from explorer.ui.state import cached_dataset, ensure_app_navigation, show_row, sidebar
+from explorer.ui.navigation import page_start
+from explorer.ui.state import cached_dataset, show_row, sidebar
 
-ensure_app_navigation()
+page_start()
 st.title("Denoise")
 st.caption("The denoising AE saw corrupted inputs and learnt to output the clean image; the plain AE (same "
            "architecture) and PCA only saw clean ones. Scores are against the clean held-out images.")

@@ -10,7 +10,8 @@ from explorer.errors import ExplorerError
 from explorer.evaluate import encode_all
 from explorer.experiments.disentangle import (METHODS, DisentangleConfig, default_disentangle_dir, eval_set,
                                               load_disentangle, mig_table, save_disentangle, train_disentangle, traversal)
-from explorer.ui.state import ensure_app_navigation, show_row, sidebar
+from explorer.ui.navigation import page_start
+from explorer.ui.state import show_row, sidebar
 
 LABELS = {"dc-ign": "DC-IGN", "vae": "VAE (beta = 1)", "beta-vae": "beta-VAE"}
 N_TRAVERSAL_REF = 500  # sprites whose codes set each unit's traversal range
@@ -28,7 +29,7 @@ def cached_codes(path: str, mtime: float, method: str):
     return x, encode_all(run.models[method], x).numpy()
 
 
-ensure_app_navigation()
+page_start()
 st.title("Disentangle")
 sidebar()  # the shared sidebar; this page uses its own sprite models
 st.caption("DC-IGN (Kulkarni et al. 2015) trains on batches in which only one factor of the sprite varies; the code "

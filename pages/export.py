@@ -5,9 +5,10 @@ import streamlit as st
 from explorer import export
 from explorer.checkpoints import dataset_folder
 from explorer.errors import ExplorerError
-from explorer.ui.state import ensure_app_navigation, sidebar
+from explorer.ui.navigation import page_start
+from explorer.ui.state import sidebar
 
-ensure_app_navigation()
+page_start()
 st.title("Export")
 sel = sidebar()
 if sel is None:

@@ -8,17 +8,20 @@ import torch
 from explorer import paths, reliability
 from explorer.errors import ExplorerError
 from explorer.evaluate import decode_all
+from explorer.extent import map_extent, slider_ranges
 from explorer.inverse import grid_points, interpolate
 from explorer.mapplot import tile_images, upscale
 from explorer.project import METHODS, methods_for, preferred_method
 from explorer.selection import box_range, clicked_xy
 from explorer.ui.mapview import zoomable_map
-from explorer.ui.state import ensure_app_navigation, projection_or_stop, show_row, sidebar, to_display
+from explorer.ui.navigation import page_start
+from explorer.ui.page_state import reset_on_change
+from explorer.ui.state import projection_or_stop, show_row, sidebar, to_display
 
 MAX_SLIDERS = 16
 MAX_WAYPOINTS = 6  # clicked spots a path across the map runs through, the latest ones
 
-ensure_app_navigation()
+page_start()
 st.title("Generate")
 sel = sidebar()
 if sel is None:
@@ -52,16 +55,16 @@ def on_map_select(event, rows, area) -> None:
 codes = sel.codes()  # (N, d)
 methods = methods_for(model.dim)
 preferred = preferred_method(model.dim, sel.path)
-if st.session_state.get("gen_method") not in methods or st.session_state.get("gen_ckpt") != str(sel.path):
-    st.session_state.update(gen_method=preferred, gen_ckpt=str(sel.path))  # a new checkpoint starts on its best map
+reset_on_change("generate_checkpoint", str(sel.path), {"gen_method": preferred})  # a new checkpoint: its best map
+if st.session_state.get("gen_method") not in methods:  # dropped while another page ran
+    st.session_state["gen_method"] = preferred
 method = st.selectbox("Map", methods, format_func=METHODS.get, key="gen_method",
                       help="A spot on a PCA map becomes the point of the map's plane in code space: exact when d = 2, "
                            "for d > 2 the directions the map does not show stay at the mean. UMAP and t-SNE maps are "
                            "inverted by interpolating the codes around the spot.")
 proj = projection_or_stop(codes, method, sel.path)
 state_key = f"{sel.path}:{method}"
-if st.session_state.get("gen_state_key") != state_key:  # another map: old spots mean nothing here
-    st.session_state.update(gen_state_key=state_key, gen_click=None, gen_area=None, gen_clicks=[])
+reset_on_change("generate_map", state_key, {"gen_click": None, "gen_area": None, "gen_clicks": []})  # old spots
 click = st.session_state.get("gen_click")
 mtime = (sel.path / "model.safetensors").stat().st_mtime  # in every cache key: a retrained model misses
 
@@ -97,7 +100,7 @@ def heat_caption(ref: reliability.Reference) -> str:
     return (f"Decode reliability on a {n} x {n} grid over the view, from 0 to 1: 1 / (1 + e), e the decoding error "
             "of the spots of the nearest images as a multiple of the model's own reconstruction error, times a "
             f"falloff to 1/2 at {reliability.FALLOFF:.0f} neighbour spacings from the data (map and code)"
-            + (" and the VAE prior's tail beyond its 99% ball" if model.family == "vae" else "") + ". "
+            + (" and the VAE prior's tail beyond its 99% ball" if model.samples_prior else "") + ". "
             + (f"Judged against a sample of {ref.n_reference:,} of the {ref.n_data:,} images."
                if ref.sampled else f"Judged against all {ref.n_data:,} images."))
 
@@ -122,8 +125,7 @@ area = st.session_state.get("gen_area")
 g1, g2 = st.columns([1, 3])
 n = g1.slider("Grid size", 4, 24, 12, key="gen_grid_n")
 if area is None:
-    lo, hi = np.percentile(proj.points_, [1, 99], axis=0)  # the bulk of the map, not its stragglers
-    area = ((float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1])))
+    area = map_extent(proj.points_)  # the bulk of the map, not its stragglers
     g1.caption("Whole map. Draw a box on the map (toolbar) to zoom the grid into that area.")
 elif g1.button("Whole map", key="gen_whole"):
     st.session_state["gen_area"] = None
@@ -139,14 +141,13 @@ st.subheader("Move along each code dimension")
 s1, s2 = st.columns([1, 3])
 start = int(s1.number_input("Start from image", 0, len(ds) - 1, int(ds.test_idx[0]), key="gen_start"))
 z0 = codes[start]
-lo, hi = codes.min(0), codes.max(0)
+ranges = slider_ranges(codes)  # (d, 2)
 shown = min(model.dim, MAX_SLIDERS)
 z = z0.copy()
 with s2:
     cols = st.columns(4)
     for j in range(shown):  # keys carry the start image, so a new start resets the sliders to its code
-        span = float(hi[j] - lo[j]) or 1.0
-        z[j] = cols[j % 4].slider(f"z{j}", float(lo[j] - 0.1 * span), float(hi[j] + 0.1 * span), float(z0[j]),
+        z[j] = cols[j % 4].slider(f"z{j}", float(ranges[j, 0]), float(ranges[j, 1]), float(z0[j]),
                                   key=f"gen_dim_{sel.path.name}_{start}_{j}")
     if model.dim > shown:
         st.caption(f"Dimensions {shown}..{model.dim - 1} stay at image {start}'s code.")
@@ -242,7 +243,7 @@ else:
         st.caption("Decode reliability along each path, judged in code space (the frames decode codes, not map spots): "
                    "1 / (1 + e), e the reconstruction error of the nearest images as a multiple of the model's median, "
                    f"times the falloff to 1/2 at {reliability.FALLOFF:.0f} code spacings from the nearest code"
-                   + (" and the prior's tail" if model.family == "vae" else "") + ".")
+                   + (" and the prior's tail" if model.samples_prior else "") + ".")
         st.plotly_chart(profile, key="gen_path_profile")
 
 # -- click anywhere (the map at the top of the page) -----------------------------------------------
@@ -286,7 +287,7 @@ with map_area:
             st.caption(describe(rel))
 
 # -- the prior ----------------------------------------------------------------------------------
-if hasattr(model, "sample"):
+if model.samples_prior:
     st.subheader("Samples from the prior N(0, I)")
     p1, p2 = st.columns([1, 3])
     n_samples = p1.slider("Samples", 4, 32, 16, key="gen_samples")

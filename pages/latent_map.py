@@ -9,10 +9,12 @@ import torch
 
 from explorer.ae_vs_pca import SAMPLE_MAX, PerImage, per_image, recorded_pca_dir, symmetric_range
 from explorer.errors import ExplorerError
-from explorer.evaluate import reconstruct
+from explorer.evaluate import reconstruct_and_score
 from explorer.project import METHODS, baseline_points, map_metrics, methods_for, preferred_method
 from explorer.ui.mapview import drawn_as, reset_tools, zoomable_map
-from explorer.ui.state import (cached_codes, cached_model, ensure_app_navigation, projection_or_stop, show_row,
+from explorer.ui.navigation import page_start
+from explorer.ui.page_state import dataset_identity, reset_on_change
+from explorer.ui.state import (cached_codes, cached_model, projection_or_stop, show_row,
                                sidebar)
 
 MAX_SHOWN = 120  # images drawn for a box / lasso selection
@@ -22,12 +24,13 @@ PER_IMAGE = {"AE vs PCA: error difference": ("AE − PCA error", "diverging"),
              "AE vs PCA: neighbours shared with PCA": ("shared with PCA", "viridis"),
              "AE vs PCA: neighbours shared with pixels": ("shared with pixels", "viridis")}
 
-ensure_app_navigation()
+page_start()
 st.title("Latent map")
 sel = sidebar()
 if sel is None:
     st.stop()
 ds = sel.dataset
+reset_on_change("latent_map", dataset_identity(sel), {"map_selection": None})  # row ids of another dataset
 
 
 @st.cache_data(show_spinner="Measuring the map ...", max_entries=64)
@@ -95,9 +98,9 @@ def show_extremes(measure: PerImage, title: str, positions: np.ndarray) -> None:
     x = ds.images[rows]
     st.markdown(f"**{title}**")
     show_row(x, [f"#{i}" for i in rows], width=56)
-    show_row(reconstruct(sel.model, x), [f"AE {e:.1f}" for e in measure.model_error[positions]], width=56)
-    show_row(reconstruct(baseline_of(pca_dir)[0], x), [f"PCA {e:.1f}" for e in measure.pca_error[positions]],
-             width=56)
+    for name, model in (("AE", sel.model), ("PCA", baseline_of(pca_dir)[0])):
+        x_hat, errors = reconstruct_and_score(model, x)
+        show_row(x_hat, [f"{name} {e:.1f}" for e in errors], width=56)
 
 
 codes = sel.codes()  # (N, d)
@@ -202,12 +205,13 @@ if not selection.get("area") and len(highlight) == 1:
     i = int(highlight[0])
     st.subheader(f"Image {i} (label {label_of(i)})")
     x = ds.images[i : i + 1]
-    row = [x, reconstruct(sel.model, x)]
-    captions = ["image", sel.label]
+    x_model, (error,) = reconstruct_and_score(sel.model, x)
+    row, captions = [x, x_model], ["image", f"{sel.label}: error {error:.1f}"]
     pca = sel.pca()
     if pca is not None:
-        row.append(reconstruct(pca[0], x))
-        captions.append(f"PCA d={sel.model.dim}")
+        x_pca, (error,) = reconstruct_and_score(pca[0], x)
+        row.append(x_pca)
+        captions.append(f"PCA d={sel.model.dim}: error {error:.1f}")
     show_row(torch.cat(row), captions, width=140)
 else:
     shown = highlight[:MAX_SHOWN]

@@ -7,7 +7,8 @@ from explorer.experiments.overcomplete import (KIND_LABELS, LABELS, RESULTS, Ove
                                                default_overcomplete_dir, finding, load_overcomplete,
                                                overcomplete_table, probe_sets, reconstruction_rows, save_overcomplete,
                                                train_overcomplete)
-from explorer.ui.state import cached_dataset, ensure_app_navigation, show_row, sidebar
+from explorer.ui.navigation import page_start
+from explorer.ui.state import cached_dataset, show_row, sidebar
 
 
 @st.cache_resource(show_spinner="Loading the four models ...", max_entries=4)
@@ -20,7 +21,7 @@ def cached_probes(seed: int, n_probe: int):
     return probe_sets(OvercompleteConfig(seed=seed, n_probe=n_probe), cached_dataset("mnist5k"))
 
 
-ensure_app_navigation()
+page_start()
 st.title("Over-complete")
 sidebar()  # the shared sidebar; this page uses its own mnist5k models
 st.caption("A code wider than the 784 pixels could simply copy its input (the identity). Four autoencoders with "

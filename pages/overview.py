@@ -3,12 +3,12 @@
 import numpy as np
 import streamlit as st
 
-from explorer.evaluate import reconstruct
+from explorer.evaluate import reconstruct_and_score
 from explorer.examples import MAX_CLASSES, examples_per_class
-from explorer.metrics import recon_sse
-from explorer.ui.state import ensure_app_navigation, show_row, sidebar
+from explorer.ui.navigation import page_start
+from explorer.ui.state import show_row, sidebar
 
-ensure_app_navigation()
+page_start()
 st.title("Latent Explorer")
 st.caption("See what an autoencoder learns, next to the PCA baseline at the same code size.")
 sel = sidebar()
@@ -17,7 +17,7 @@ if sel is None:
 ds = sel.dataset
 
 m, p = sel.config.get("metrics", {}), sel.config.get("pca_metrics", {})
-is_pca = sel.model.family == "pca"  # the baseline itself: no difference to show
+is_pca = sel.model.baseline  # the baseline itself: no difference to show
 cols = st.columns(4)
 cols[0].metric("Dataset", sel.spec)
 cols[1].metric("Model", sel.label)
@@ -44,13 +44,13 @@ st.subheader(f"Held-out images: {n} of every class" if labelled else "Held-out i
 if n_classes > MAX_CLASSES:
     st.caption(f"The first {MAX_CLASSES} of {n_classes} classes.")
 show_row(x, captions)
-x_model = reconstruct(sel.model, x)
-st.subheader(f"{sel.label}: error {recon_sse(x_model, x):.2f} per image")
+x_model, errors = reconstruct_and_score(sel.model, x)
+st.subheader(f"{sel.label}: error {errors.mean():.2f} per image")
 show_row(x_model)
 pca = sel.pca()
 if pca is not None:
-    x_pca = reconstruct(pca[0], x)
-    st.subheader(f"PCA d={sel.model.dim}: error {recon_sse(x_pca, x):.2f} per image")
+    x_pca, errors = reconstruct_and_score(pca[0], x)
+    st.subheader(f"PCA d={sel.model.dim}: error {errors.mean():.2f} per image")
     show_row(x_pca)
 else:
     st.info(f"No PCA baseline at d={sel.model.dim} for this dataset yet; training a model fits one.")

@@ -6,9 +6,10 @@ import streamlit as st
 from explorer.errors import ExplorerError
 from explorer.experiments.pretrain import (LABELS_PER_CLASS, RESULTS_FILE, check_encoder, gap, load_results,
                                            run_pretrain, save_results, summary)
-from explorer.ui.state import ensure_app_navigation, sidebar
+from explorer.ui.navigation import page_start
+from explorer.ui.state import sidebar
 
-ensure_app_navigation()
+page_start()
 st.title("Pre-train")
 st.caption("Encoder + linear head, trained on a few labels per class from the train split and scored on the "
            "held-out split. Pre-trained: the autoencoder's encoder; random: the same network, fresh weights. "

@@ -5,19 +5,20 @@ import numpy as np
 import streamlit as st
 
 from explorer.errors import ExplorerError
-from explorer.evaluate import encode_all
 from explorer.mapplot import DENSITY_ABOVE
 from explorer.neighbors import APPROX_THRESHOLD, METHODS, METRICS, NeighborIndex, build_index, neighbors_of, stored_index
-from explorer.project import fingerprint, project
+from explorer.search import PIXEL_SEARCH_MAX, Space, builds_at_once, pixels_searchable, wants_approximate
+from explorer.project import project
 from explorer.query_image import data_style, from_canvas, from_upload
 from explorer.ui.mapview import zoomable_map
+from explorer.ui.navigation import page_start
+from explorer.ui.page_state import dataset_identity, reset_on_change
 from explorer.ui.oodview import show_ood_gauge
-from explorer.ui.state import ensure_app_navigation, show_row, sidebar
+from explorer.ui.state import show_row, sidebar
 
 SOURCES = ["Click a point", "Index", "Upload an image", "Draw"]
-PIXEL_SEARCH_MAX = 100_000_000  # values (images x pixels) up to which raw pixels are searched (exactly, in memory)
 
-ensure_app_navigation()
+page_start()
 st.title("Similar images")
 st.caption("The nearest images to a query in the autoencoder's code space, in PCA space of the same size, "
            "and in raw pixels: which notion of 'similar' agrees with the labels?")
@@ -44,11 +45,10 @@ def cached_approximate(key: tuple, ckpt_dir: str, metric: str, _vectors: np.ndar
 def search_index(key: tuple, vectors: np.ndarray, ckpt_dir, metric: str, method: str) -> NeighborIndex:
     """Exact search, or the approximate index stored beside the checkpoint. A missing one is built here only
     for a small set (a moment) or when asked for; meanwhile exact search answers."""
-    wanted = method == "approximate" or (method == "auto" and len(vectors) > APPROX_THRESHOLD)
-    if not wanted or ckpt_dir is None:
+    if not wants_approximate(len(vectors), method) or ckpt_dir is None:
         return cached_exact(key, metric, vectors)
     asked = st.session_state.setdefault("similar_build", set())  # indexes built on request stay in use
-    build = key in asked or len(vectors) <= APPROX_THRESHOLD
+    build = key in asked or builds_at_once(len(vectors))
     index = cached_approximate(key, str(ckpt_dir), metric, vectors, build)
     if index is None and st.button(f"Build the approximate index of {len(vectors):,} codes (seconds; stored beside "
                                    "the checkpoint)", key=f"similar_build_{ckpt_dir}_{metric}"):
@@ -76,15 +76,15 @@ def on_click(event, rows, area) -> None:
         st.session_state["similar_clicked"] = rows[0]
 
 
-# ---- the three spaces: name -> (title, vectors (N, D), encoder of a new image or None for pixels, checkpoint) ----
+# ---- the three spaces ----------------------------------------------------------------------------------
 codes = sel.codes()
-spaces = {"code space": (f"{sel.label} code space", codes, sel.model, sel.path)}
+spaces = {"code space": Space(f"{sel.label} code space", codes, sel.model, sel.path)}
 pca = sel.pca()
 if pca is not None:
-    spaces["PCA space"] = (f"PCA space, d = {sel.model.dim}", sel.pca_codes(), pca[0], sel.pca_path)
+    spaces["PCA space"] = Space(f"PCA space, d = {sel.model.dim}", sel.pca_codes(), pca[0], sel.pca_path)
 n_pixels = int(np.prod(ds.image_shape))
-if len(ds) * n_pixels <= PIXEL_SEARCH_MAX:
-    spaces["pixels"] = (f"raw pixels, {n_pixels} values", cached_pixels(sel.spec, sel.dataset_options, ds.images), None, None)
+if pixels_searchable(len(ds), ds.image_shape):
+    spaces["pixels"] = Space(f"raw pixels, {n_pixels} values", cached_pixels(sel.spec, sel.dataset_options, ds.images))
 
 # ---- controls ----------------------------------------------------------------------------------------
 c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
@@ -98,9 +98,8 @@ method = c4.selectbox("Search", METHODS, key="similar_method",
 # ---- the query: a dataset row (its own vectors, itself excluded) or a new image (encoded here) -------
 row, image = None, None
 default_row = int(ds.test_idx[0])
-for state_key in ("similar_clicked", "similar_index"):  # none yet, or a row remembered from a larger dataset
-    if st.session_state.get(state_key, len(ds)) >= len(ds):
-        st.session_state[state_key] = default_row
+reset_on_change("similar", dataset_identity(sel), {"similar_clicked": default_row, "similar_index": default_row})
+st.session_state.setdefault("similar_index", default_row)  # a widget's value is dropped while another page runs
 if source == "Click a point":
     points = project(codes, "pca", sel.path).points_  # (N, 2), stored beside the checkpoint; seconds at most
     zoomable_map("similar_map", str(sel.path), points, on_pick=on_click, selection_mode="points", labels=ds.labels,
@@ -159,22 +158,15 @@ if image is not None:  # a new image: can the model represent it at all?
 
 # ---- search each space -------------------------------------------------------------------------------
 results = {}
-for name, (title, vectors, encoder, ckpt_dir) in spaces.items():
-    # pixels depend on the dataset alone; codes also on the model (the fingerprint catches a retrained one)
-    key = (sel.spec, sel.dataset_options, name) + (() if encoder is None else (str(ckpt_dir), fingerprint(vectors)))
-    index = search_index(key, vectors, ckpt_dir, metric, method)
-    if row is not None:
-        vector = vectors[row]
-    elif encoder is None:
-        vector = image.flatten().numpy()
-    else:
-        vector = encode_all(encoder, image[None]).numpy()[0]
+for name, space in spaces.items():
+    index = search_index(space.cache_key(sel.spec, sel.dataset_options, name), space.vectors, space.ckpt_dir, metric,
+                         method)
     try:
-        found = neighbors_of(index, vector, k, ds.labels, query_label, exclude=row)
+        found = neighbors_of(index, space.query_vector(row, image), k, ds.labels, query_label, exclude=row)
     except ExplorerError as exc:
         st.error(str(exc))
         st.stop()
-    results[name] = (title, index, found)
+    results[name] = (space.title, index, found)
 
 if query_label is not None:
     cols = st.columns(len(results))

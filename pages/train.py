@@ -22,7 +22,8 @@ from explorer.models.likelihood import LOSSES
 from explorer.models.options import Option
 from explorer.pipeline import pca_verdict, train_checkpoint
 from explorer.train import TrainConfig, describe_budget, resolve_steps
-from explorer.ui.state import cached_dataset, ensure_app_navigation, sidebar
+from explorer.ui.navigation import page_start
+from explorer.ui.state import cached_dataset, sidebar
 from explorer.uploads import MAX_ZIP_BYTES, MB, extract_image_zip
 
 CHOICES = {name: source.description for name, source in DATASETS.items()}
@@ -96,7 +97,7 @@ def fit_size(spec: str, image_size, color) -> int | None:
 
 
 apply_finished_job()
-ensure_app_navigation()
+page_start()
 st.title("Train a model")
 sel = sidebar()  # an empty checkpoint root is fine here: this page makes the first one
 

@@ -115,28 +115,6 @@ def _kept_selectbox(label: str, options: list, key: str, default):
     return st.session_state[kept]
 
 
-def ensure_app_navigation() -> None:
-    """Run the page under app.py's st.navigation; call it first thing in every page.
-
-    Streamlit starts in its old multipage mode whenever a pages/ folder sits beside the entry script,
-    and stays in it until some run calls st.navigation. In that mode a page URL (a fresh server's
-    first visit to a deep link, and every AppTest run) executes the page file alone: no sections, no
-    wide layout. Then this runs app.py in its place, whose navigation runs this same page inside it,
-    and stops the outer run. No rerun, so a button's click is not lost.
-    """
-    import runpy
-
-    from streamlit.runtime.pages_manager import PagesManager
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    if ctx is None or not PagesManager.uses_pages_directory:
-        return
-    PagesManager.uses_pages_directory = False
-    runpy.run_path(ctx.pages_manager.main_script_path, run_name="__main__")
-    st.stop()
-
-
 def sidebar() -> Selection | None:
     """Draw the shared sidebar; return the selection, or None (with an st.error) when nothing loads."""
     groups = checkpoints_by_dataset()
