@@ -99,7 +99,7 @@ def main() -> None:
         for method in args.methods.split(","):
             r = time_map(codes, labels, method)
             drawn[n] = r["points"]
-            print(f"{n:>9,}  {P.METHODS[method]:<5} {r['fit']:7.1f} {r['place']:8.1f} {r['total']:8.1f} "
+            print(f"{n:>9,}  {P.MAP_METHODS[method]:<5} {r['fit']:7.1f} {r['place']:8.1f} {r['total']:8.1f} "
                   f"{r['estimate']:10.1f} {r['total'] / r['estimate']:12.2f}  {r['acc_fitted']:14.3f} "
                   f"{r['acc_placed']:6.3f}", flush=True)
     print(f"\n{'points':>9}  {'density picture ms':>18}  {'with a tenth selected ms':>24}")

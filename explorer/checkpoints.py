@@ -262,9 +262,9 @@ class Checkpoint:
     @property
     def stored_maps(self) -> list[str]:
         """The map methods with a file stored beside it (each is checked against the codes when read)."""
-        from explorer.project import METHODS
+        from explorer.project import MAP_METHODS
 
-        return [m for m in METHODS if self.map_path(m).is_file()]
+        return [m for m in MAP_METHODS if self.map_path(m).is_file()]
 
     def index_path(self, metric: str = "euclidean") -> Path:
         from explorer.neighbors import index_path

@@ -291,23 +291,23 @@ def cmd_maps(args) -> int:
     import numpy as np
     from tqdm import tqdm
 
-    from explorer.project import FIT_SAMPLE, METHODS, estimated_seconds, project, stored_projection
+    from explorer.project import FIT_SAMPLE, MAP_METHODS, estimated_seconds, project, stored_projection
 
     model, ckpt, dataset = _load_for_checkpoint(args.checkpoint, args.data_root)
     codes = np.asarray(ckpt.codes(model, dataset))
     n = len(codes)
     for method in args.method or ("pca", "umap"):
         if stored_projection(codes, method, args.checkpoint) is not None:
-            print(f"{METHODS[method]} map of {n:,} codes: already stored in {args.checkpoint}")
+            print(f"{MAP_METHODS[method]} map of {n:,} codes: already stored in {args.checkpoint}")
             continue
         sample = f", fitted on {FIT_SAMPLE[method]:,} sampled codes" if n > FIT_SAMPLE.get(method, n) else ""
-        print(f"{METHODS[method]} of {n:,} codes{sample}: about {estimated_seconds(method, n):.0f} s", file=sys.stderr)
+        print(f"{MAP_METHODS[method]} of {n:,} codes{sample}: about {estimated_seconds(method, n):.0f} s", file=sys.stderr)
         start = time.perf_counter()
-        with tqdm(total=n, desc=METHODS[method], unit="code", file=sys.stderr) as bar:
+        with tqdm(total=n, desc=MAP_METHODS[method], unit="code", file=sys.stderr) as bar:
             project(codes, method, args.checkpoint, progress=lambda placed, _: bar.update(placed - bar.n))
             bar.update(n - bar.n)
         seconds = time.perf_counter() - start
-        print(f"stored the {METHODS[method]} map of {n:,} codes in {args.checkpoint} ({seconds:.1f} s)")
+        print(f"stored the {MAP_METHODS[method]} map of {n:,} codes in {args.checkpoint} ({seconds:.1f} s)")
     return 0
 
 

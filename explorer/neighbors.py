@@ -42,7 +42,7 @@ from explorer.metrics import precision_at_k
 from explorer.project import probe_rows, same_codes  # a stored map's guard against other codes
 
 METRICS = ("euclidean", "cosine")
-METHODS = ("auto", "exact", "approximate")
+SEARCH_METHODS = ("auto", "exact", "approximate")
 APPROX_THRESHOLD = 20_000  # above this many rows "auto" builds the approximate index
 QUERY_BATCH = 512  # exact search: at most this many queries per (batch, N) distance matrix ...
 MATRIX_ELEMENTS = 1 << 24  # ... and at most this many entries in it (64 MB of float32), whatever N is
@@ -90,8 +90,8 @@ class NeighborIndex:
                  random_state: int = 0):
         if metric not in METRICS:
             raise ExplorerError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
-        if method not in METHODS:
-            raise ExplorerError(f"unknown search method {method!r}; choose one of {', '.join(METHODS)}")
+        if method not in SEARCH_METHODS:
+            raise ExplorerError(f"unknown search method {method!r}; choose one of {', '.join(SEARCH_METHODS)}")
         self.metric, self.method, self.threshold = metric, method, threshold
         self.n_cells, self.n_probe, self.n_iter, self.random_state = n_cells, n_probe, n_iter, random_state
 

@@ -22,7 +22,7 @@ from explorer.atomic import atomic_write_file
 from explorer.errors import ExplorerError
 from explorer.inverse import LinearInverse, NeighborInverse
 
-METHODS = {"direct": "codes (d = 2)", "pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
+MAP_METHODS = {"direct": "codes (d = 2)", "pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
 # UMAP and t-SNE are fitted on at most this many codes (a seeded sample); the rest are placed afterwards:
 # by UMAP's own transform, and for t-SNE (which has none) near their nearest sampled code (near_sampled).
 # sklearn's Barnes-Hut t-SNE takes many minutes beyond 20,000 here.
@@ -108,8 +108,8 @@ class Projection:
     """A 2-D map of codes (N, d) and its inverse from map points back to codes."""
 
     def __init__(self, method: str = "pca", random_state: int = 0, n_neighbors: int = 15, n_epochs: int = 200):
-        if method not in METHODS:
-            raise ExplorerError(f"unknown projection {method!r}; choose one of {', '.join(METHODS)}")
+        if method not in MAP_METHODS:
+            raise ExplorerError(f"unknown projection {method!r}; choose one of {', '.join(MAP_METHODS)}")
         self.method, self.random_state = method, random_state
         self.n_neighbors, self.n_epochs = n_neighbors, n_epochs
 

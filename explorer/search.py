@@ -12,7 +12,7 @@ import torch
 from explorer.errors import ExplorerError
 from explorer.evaluate import encode_all
 from explorer.models.base import Autoencoder
-from explorer.neighbors import APPROX_THRESHOLD, METHODS
+from explorer.neighbors import APPROX_THRESHOLD, SEARCH_METHODS
 from explorer.project import fingerprint
 
 PIXEL_SEARCH_MAX = 100_000_000  # values (images x pixels) up to which raw pixels are searched (exactly, in memory)
@@ -47,9 +47,9 @@ def pixels_searchable(n_images: int, image_shape) -> bool:
 
 
 def wants_approximate(n: int, method: str) -> bool:
-    """Whether `method` (one of neighbors.METHODS) asks for the approximate index for n vectors."""
-    if method not in METHODS:
-        raise ExplorerError(f"unknown search method {method!r}; choose one of {', '.join(METHODS)}")
+    """Whether `method` (one of neighbors.SEARCH_METHODS) asks for the approximate index for n vectors."""
+    if method not in SEARCH_METHODS:
+        raise ExplorerError(f"unknown search method {method!r}; choose one of {', '.join(SEARCH_METHODS)}")
     return method == "approximate" or (method == "auto" and n > APPROX_THRESHOLD)
 
 

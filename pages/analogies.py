@@ -12,7 +12,7 @@ from explorer.attribute import selection_effect, selection_vector
 from explorer.errors import ExplorerError
 from explorer.experiments.analogies import (analogy, apply_vector, class_transfer, class_vector, factor_vector,
                                             move_right_shift)
-from explorer.project import METHODS, preferred_method
+from explorer.project import MAP_METHODS, preferred_method
 from explorer.ui.mapview import zoomable_map
 from explorer.ui.navigation import page_start
 from explorer.ui.page_state import reset_on_change
@@ -85,7 +85,7 @@ target = st.radio("The next box or lasso selects", ["group A", "group B"], horiz
 rows_a, rows_b = np.asarray(groups["a"], np.int64), np.asarray(groups["b"], np.int64)
 zoomable_map("attr_map", f"{path}:{method}", points, on_pick=on_select, selection_mode=("box", "lasso"),
              labels=dataset.labels, class_names=dataset.class_names, highlight=np.union1d(rows_a, rows_b), grid=False,
-             height=420, title=f"{METHODS[method]} map of the {sel.label} codes: select group A, then group B")
+             height=420, title=f"{MAP_METHODS[method]} map of the {sel.label} codes: select group A, then group B")
 for name, rows in (("A", rows_a), ("B", rows_b)):
     if len(rows):
         held_out = int(np.isin(rows, dataset.test_idx).sum())

@@ -11,7 +11,7 @@ from explorer.evaluate import decode_all
 from explorer.extent import map_extent, slider_ranges
 from explorer.inverse import grid_points, interpolate
 from explorer.mapplot import tile_images, upscale
-from explorer.project import METHODS, methods_for, preferred_method
+from explorer.project import MAP_METHODS, methods_for, preferred_method
 from explorer.selection import box_range, clicked_xy
 from explorer.ui.mapview import zoomable_map
 from explorer.ui.navigation import page_start
@@ -58,7 +58,7 @@ preferred = preferred_method(model.dim, sel.path)
 reset_on_change("generate_checkpoint", str(sel.path), {"gen_method": preferred})  # a new checkpoint: its best map
 if st.session_state.get("gen_method") not in methods:  # dropped while another page ran
     st.session_state["gen_method"] = preferred
-method = st.selectbox("Map", methods, format_func=METHODS.get, key="gen_method",
+method = st.selectbox("Map", methods, format_func=MAP_METHODS.get, key="gen_method",
                       help="A spot on a PCA map becomes the point of the map's plane in code space: exact when d = 2, "
                            "for d > 2 the directions the map does not show stay at the mean. UMAP and t-SNE maps are "
                            "inverted by interpolating the codes around the spot.")

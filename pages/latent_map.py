@@ -10,7 +10,7 @@ import torch
 from explorer.ae_vs_pca import SAMPLE_MAX, PerImage, per_image, recorded_pca_dir, symmetric_range
 from explorer.errors import ExplorerError
 from explorer.evaluate import reconstruct_and_score
-from explorer.project import METHODS, baseline_points, map_metrics, methods_for, preferred_method
+from explorer.project import MAP_METHODS, baseline_points, map_metrics, methods_for, preferred_method
 from explorer.ui.mapview import drawn_as, reset_tools, zoomable_map
 from explorer.ui.navigation import page_start
 from explorer.ui.page_state import dataset_identity, reset_on_change
@@ -106,7 +106,7 @@ def show_extremes(measure: PerImage, title: str, positions: np.ndarray) -> None:
 codes = sel.codes()  # (N, d)
 c1, c2 = st.columns(2)
 methods = methods_for(sel.model.dim)
-method = c1.selectbox("Projection of the codes", methods, format_func=METHODS.get, key="map_method",
+method = c1.selectbox("Projection of the codes", methods, format_func=MAP_METHODS.get, key="map_method",
                       index=methods.index(preferred_method(sel.model.dim, sel.path)))
 pca_dir = recorded_pca_dir(sel.path)  # None for PCA itself: nothing to compare
 colour_options = ((["label"] if ds.labels is not None else []) + list(ds.factors)
@@ -151,12 +151,12 @@ def highlight_on(chart_key: str, identity: str):
 
 left, right = st.columns(2)
 with left:
-    st.subheader(f"{sel.label}: {METHODS[method]}")
+    st.subheader(f"{sel.label}: {MAP_METHODS[method]}")
     identity = f"{sel.path}:{method}"
     zoomable_map("map_model", identity, proj.points_, on_pick=partial(on_pick, "map_model"),
                  highlight=highlight_on("map_model", identity), **style)
     if proj.fitted_rows_ is not None:
-        st.caption(f"{METHODS[method]} fitted on {len(proj.fitted_rows_):,} sampled codes; "
+        st.caption(f"{MAP_METHODS[method]} fitted on {len(proj.fitted_rows_):,} sampled codes; "
                    + ("the rest placed by UMAP's transform." if method == "umap" else
                       "the rest placed beside the nearest sampled code's point (t-SNE has no transform)."))
     m = cached_map_metrics(f"{stamp(sel.path)}:{method}", proj.points_, ds)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from explorer.errors import ExplorerError
 from explorer.mapplot import DENSITY_ABOVE
-from explorer.neighbors import APPROX_THRESHOLD, METHODS, METRICS, NeighborIndex, build_index, neighbors_of, stored_index
+from explorer.neighbors import APPROX_THRESHOLD, METRICS, SEARCH_METHODS, NeighborIndex, build_index, neighbors_of, stored_index
 from explorer.search import PIXEL_SEARCH_MAX, Space, builds_at_once, pixels_searchable, wants_approximate
 from explorer.project import project
 from explorer.query_image import data_style, from_canvas, from_upload
@@ -91,7 +91,7 @@ c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
 source = c1.radio("Query", SOURCES, horizontal=True, key="similar_source")
 k = c2.slider("k neighbours", 1, 30, 10, key="similar_k")
 metric = c3.radio("Distance", METRICS, horizontal=True, key="similar_metric")
-method = c4.selectbox("Search", METHODS, key="similar_method",
+method = c4.selectbox("Search", SEARCH_METHODS, key="similar_method",
                       help=f"auto: exact search up to {APPROX_THRESHOLD:,} images, above that the approximate index stored "
                            "beside the checkpoint. Raw pixels are always searched exactly.")
 

@@ -9,7 +9,7 @@ import torch
 
 from explorer.mapplot import view_figure
 from explorer.ood import ErrorReference, held_out_reference, measure, verdict
-from explorer.project import METHODS, baseline_points, preferred_method, project, stored_projection
+from explorer.project import MAP_METHODS, baseline_points, preferred_method, project, stored_projection
 
 
 @st.cache_resource(show_spinner="Scoring held-out images' errors once per checkpoint (the gauge's reference) ...",
@@ -50,7 +50,7 @@ def show_ood_gauge(sel, image: torch.Tensor) -> None:
     cols = st.columns(2 if pca_reference is not None else 1)
     cols[0].metric(f"{sel.label}: error percentile", f"{g.percentile:.1f}", help=f"error {g.error:.1f}; "
                    f"{reference.percentile_cut:g}th percentile of held-out errors {reference.threshold:.1f}")
-    cols[0].plotly_chart(view_figure(proj.points_, clicked=g.spot, title=f"The query (x) on the {METHODS[proj.method]} "
+    cols[0].plotly_chart(view_figure(proj.points_, clicked=g.spot, title=f"The query (x) on the {MAP_METHODS[proj.method]} "
                                      f"map of the {sel.label} codes", **style), key="similar_ood_model_map")
     if pca_reference is not None:
         cols[1].metric(f"PCA d={sel.model.dim}: error percentile", f"{g.pca_percentile:.1f}",

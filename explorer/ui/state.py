@@ -162,12 +162,12 @@ AUTO_MAP_SECONDS = 30  # a missing map estimated to take longer is only computed
 def projection_or_stop(codes: np.ndarray, method: str, ckpt_dir: Path):
     """The stored 2-D map of the codes, or one computed now and stored: at once when it takes seconds,
     else after a button that says how long. Never silently; an st.error and stop on failure."""
-    from explorer.project import METHODS, estimated_seconds, project, stored_projection
+    from explorer.project import MAP_METHODS, estimated_seconds, project, stored_projection
 
     proj = stored_projection(codes, method, ckpt_dir)
     if proj is not None:
         return proj
-    what, secs = f"{METHODS[method]} map of {len(codes):,} codes", estimated_seconds(method, len(codes))
+    what, secs = f"{MAP_METHODS[method]} map of {len(codes):,} codes", estimated_seconds(method, len(codes))
     if secs > AUTO_MAP_SECONDS and not st.button(f"Compute the {what} now (about {secs:.0f} s)",
                                                  key=f"compute_{method}"):
         st.info(f"This checkpoint has no stored {what}. Compute it here, or beforehand with "
