@@ -6,7 +6,8 @@ import math
 import torch
 
 from explorer.models import ModelConfig, build_model
-from explorer.train import EVALUATIONS, MAX_STEPS, MIN_STEPS, TrainConfig, default_steps, describe_budget, fit, resolve_steps
+from explorer.train import (EVALUATIONS, MAX_STEPS, MIN_STEPS, TrainConfig, default_steps, describe_budget,
+                            evaluate_loss, fit, resolve_steps)
 
 
 def _train(digits, **kw):
@@ -63,14 +64,16 @@ def test_cancellation_stops_after_the_pass(digits):
 
 
 def test_early_stopping_keeps_the_best_weights_on_validation(digits):
-    # A learning rate far too high makes the validation loss stop improving quickly.
+    # A learning rate far too high makes the validation loss get worse after its best pass.
     model, result, logs = _train(digits, steps=600, lr=0.5, patience=2)
     assert result.stopped_early and len(logs) < EVALUATIONS
     best = min(logs, key=lambda log: log.val_loss)
-    assert result.best_step == best.step
-    from explorer.train import evaluate_loss
+    assert result.best_step == best.step < logs[-1].step
+    assert best.val_loss < logs[-1].val_loss  # the last weights are worse: returning them would fail below
     val = digits.images[digits.validation_split()[1]]
-    assert abs(evaluate_loss(model, val)["loss"] - best.val_loss) < 1e-3 * abs(best.val_loss)
+    returned = evaluate_loss(model, val)["loss"]
+    assert abs(returned - best.val_loss) < 1e-3 * abs(best.val_loss)  # the model handed back is the best pass's
+    assert returned < logs[-1].val_loss - 10 * 1e-3 * abs(best.val_loss)
 
 
 def test_validation_is_carved_from_the_training_split(digits):
