@@ -23,11 +23,17 @@ def test_runs_on_default_data_with_both_maps(at):
 
 def class_traces(at, i) -> dict[str, int]:
     """Points per legend entry of the i-th chart when it is coloured by class (one trace per class)."""
+    import base64
     import json
 
+    import numpy as np
+
+    def count(ids):  # plotly sends a numpy array as {"dtype", "bdata": base64}
+        return len(np.frombuffer(base64.b64decode(ids["bdata"]), dtype=ids["dtype"])) if isinstance(ids, dict) \
+            else len(ids)
+
     data = json.loads(at.get("plotly_chart")[i].proto.spec)["data"]
-    return {t["name"]: len(t["customdata"]["bdata"]) // 8 if isinstance(t["customdata"], dict) else len(t["customdata"])
-            for t in data if t.get("name", "").isdigit()}
+    return {t["name"]: count(t["customdata"]) for t in data if t.get("name", "").isdigit()}
 
 
 def test_method_and_colour_choice(at, mnist5k):

@@ -4,7 +4,6 @@ folder inside the data roots or an uploaded zip; bad input is one st.error line 
 
 import io
 import json
-import shutil
 import zipfile
 from pathlib import Path
 
@@ -17,8 +16,6 @@ from explorer.datasets import torchvision_sets
 from explorer.pipeline import train_checkpoint
 from explorer.train import TrainConfig
 from tests.apptest import open_app_page
-
-SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
 
 
 @pytest.fixture
@@ -124,7 +121,8 @@ def test_trains_on_digits_and_selects_it_in_the_sidebar(empty_root):
 def test_budget_choices(empty_root):
     at = open_train()
     set_up(at, train_dataset="digits")
-    assert "steps of batch 64" in at.main.caption[0].value and "the default for this data size" in at.main.caption[0].value
+    caption = at.main.caption[0].value
+    assert "steps of batch 64" in caption and "the default for this data size" in caption
     set_up(at, train_budget="epochs")
     set_up(at, train_epochs=1, train_family="mlp-ae", train_dim=2, train_batch=512)
     train(at)
@@ -273,12 +271,10 @@ def test_an_interrupted_run_is_reported_as_cancelled(empty_root):
     assert not at.warning
 
 
-def test_sidebar_choice_reaches_the_page(tmp_path, monkeypatch):
-    root = tmp_path / "checkpoints"
-    shutil.copytree(SHIPPED, root)
-    train_checkpoint("digits", "mlp-ae", 2, TrainConfig(steps=5), root=root, out=root / "digits" / "tiny-d2")
-    monkeypatch.setenv("EXPLORER_CHECKPOINTS", str(root))
+def test_sidebar_choice_reaches_the_page():
+    # the session's copy of the shipped checkpoints (tests/conftest.py) has mnist5k, the default, and digits
     at = open_train()
     assert at.selectbox(key="train_dataset").value == "mnist5k"  # the sidebar's default dataset
     at2 = open_app_page("pages/train.py", dataset="digits")
+    assert at2.sidebar.selectbox(key="dataset").value == "digits"
     assert at2.selectbox(key="train_dataset").value == "digits"  # the page starts from the sidebar's dataset
