@@ -1,11 +1,11 @@
-"""The CLI end to end on digits, in seconds; bad input is one line and a non-zero exit."""
+"""The CLI end to end on digits, in seconds, through main() (and `python -m explorer` once); bad input is one line
+and a non-zero exit."""
 
 import json
-import os
 import signal
-import time
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("ckpt")
     out = root / "digits" / "mlp-ae-d4"
-    assert main(["train", "--dataset", "digits", "--model", "mlp-ae", "--dim", "4", "--steps", "600", "--out", str(out)]) == 0
+    assert main(["train", "--dataset", "digits", "--model", "mlp-ae", "--dim", "4", "--steps", "600",
+                 "--out", str(out)]) == 0
     return root, out
 
 
@@ -45,7 +46,8 @@ def test_config_records_the_three_splits_and_the_budget(trained):
     _, out = trained
     config = json.loads((out / "config.json").read_text())
     split = config["split"]
-    assert (split["n_train"], split["n_validation"], split["n_test"]) == (1293, 144, 360)  # 1,437 training digits cut 9:1
+    # 1,437 training digits cut 9:1
+    assert (split["n_train"], split["n_validation"], split["n_test"]) == (1293, 144, 360)
     assert config["train"]["steps"] == 600 and config["train"]["history"][-1]["step"] == 600
     assert config["model"]["loss"] in ("bernoulli", "gaussian") and config["beats_pca"] is True
     assert config["pca_checkpoint"] == "pca-d4"
@@ -53,19 +55,18 @@ def test_config_records_the_three_splits_and_the_budget(trained):
     assert (pca_split["n_train"], pca_split["n_validation"]) == (1437, 0)  # PCA chooses nothing: all training digits
 
 
-def test_default_budget_and_loss_are_stated(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "explorer", "train", "--dataset", "digits", "--model", "linear-ae",
-                           "--dim", "2", "--lr", "1e-9", "--out", str(tmp_path / "digits" / "linear-ae-d2")],
-                          capture_output=True, text=True, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    assert proc.returncode == 0, proc.stderr
-    assert "3,000 steps of batch 64" in proc.stderr and "(the default for this data size)" in proc.stderr
-    assert "likelihood" in proc.stderr and "validation images" in proc.stderr
+def test_default_budget_and_loss_are_stated(tmp_path, capsys):
+    out = tmp_path / "digits" / "linear-ae-d2"
+    assert main(["train", "--dataset", "digits", "--model", "linear-ae", "--dim", "2", "--lr", "1e-9",
+                 "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "3,000 steps of batch 64" in err and "(the default for this data size)" in err
+    assert "likelihood" in err and "validation images" in err
     # an untrained model (lr 1e-9) is far worse than PCA: said in one plain line, and in evaluate --json
-    warnings = [line for line in proc.stderr.splitlines() if line.startswith("warning:")]
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1 and "worse than PCA" in warnings[0]
-    ev = subprocess.run([sys.executable, "-m", "explorer", "evaluate", str(tmp_path / "digits" / "linear-ae-d2"), "--json"],
-                        capture_output=True, text=True, cwd=ROOT)
-    assert json.loads(ev.stdout)["beats_pca"] is False
+    assert main(["evaluate", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["beats_pca"] is False
 
 
 def test_embed_csv_and_parquet(trained, tmp_path):
@@ -93,11 +94,11 @@ def test_list_json(trained, capsys):
     (["evaluate", "/does/not/exist"], "not a checkpoint"),
     (["embed", "/does/not/exist", "--out", "x.csv"], "not a checkpoint"),
 ])
-def test_bad_input_is_one_line(args, message):
-    proc = subprocess.run([sys.executable, "-m", "explorer", *args], capture_output=True, text=True, cwd=ROOT)
-    assert proc.returncode != 0
-    assert message in proc.stderr and "Traceback" not in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1
+def test_bad_input_is_one_line(args, message, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_embed_to_a_bad_suffix(trained, capsys):
@@ -119,6 +120,7 @@ def test_kill_9_during_training_leaves_no_checkpoint_and_a_rerun_succeeds(tmp_pa
     proc.wait()
     leftovers = [p.name for p in (tmp_path / "digits").iterdir()] if (tmp_path / "digits").exists() else []
     assert not out.exists() and not [n for n in leftovers if not n.startswith(".")], leftovers
+    # the suite's one run of `python -m explorer` to the end: the other tests call main() in this process
     rerun = subprocess.run(cmd[:-4] + ["--steps", "50", "--out", str(out)], capture_output=True, text=True, cwd=ROOT)
     assert rerun.returncode == 0, rerun.stderr
     assert (out / "model.safetensors").is_file() and (out / "config.json").is_file()
@@ -133,7 +135,8 @@ def test_train_stores_the_pca_map_and_maps_adds_a_sampled_tsne(trained, capsys, 
     assert main(["maps", str(out), "--method", "tsne", "--method", "pca"]) == 0
     printed = capsys.readouterr()
     assert "t-SNE of 1,797 codes, fitted on 500 sampled codes: about" in printed.err  # said before it starts
-    assert "stored the t-SNE map of 1,797 codes" in printed.out and "PCA map of 1,797 codes: already stored" in printed.out
+    assert "stored the t-SNE map of 1,797 codes" in printed.out
+    assert "PCA map of 1,797 codes: already stored" in printed.out
     import numpy as np
 
     with np.load(out / "projections" / "tsne.npz", allow_pickle=False) as f:

@@ -21,12 +21,42 @@ def test_runs_on_default_data_with_both_maps(at):
     assert not at.error
 
 
-def test_method_and_colour_choice(at):
+def class_traces(at, i) -> dict[str, int]:
+    """Points per legend entry of the i-th chart when it is coloured by class (one trace per class)."""
+    import base64
+    import json
+
+    import numpy as np
+
+    def count(ids):  # plotly sends a numpy array as {"dtype", "bdata": base64}
+        return len(np.frombuffer(base64.b64decode(ids["bdata"]), dtype=ids["dtype"])) if isinstance(ids, dict) \
+            else len(ids)
+
+    data = json.loads(at.get("plotly_chart")[i].proto.spec)["data"]
+    return {t["name"]: count(t["customdata"]) for t in data if t.get("name", "").isdigit()}
+
+
+def test_method_and_colour_choice(at, mnist5k):
+    import numpy as np
+
     method = at.selectbox(key="map_method")
     assert method.options == ["PCA", "UMAP", "t-SNE"]  # d = 16: no direct view
     method.select("umap").run()
     assert not at.exception and not at.error
     assert any("UMAP" in s.value for s in at.subheader)
+    # coloured by label (the default): one legend entry per digit, holding that digit's images, and no colour bar
+    per_class = {str(k): int(n) for k, n in zip(*np.unique(mnist5k.labels, return_counts=True))}
+    assert at.selectbox(key="map_color").value == "label"
+    assert class_traces(at, 0) == class_traces(at, 1) == per_class and chart_markers(at, 0) == []
+    at.selectbox(key="map_color").select("AE vs PCA: neighbours shared with PCA").run()
+    assert not at.exception and not at.error
+    assert class_traces(at, 0) == {}  # the legend of classes is gone: one trace coloured by the value
+    (model_marker,), (pca_marker,) = chart_markers(at, 0), chart_markers(at, 1)
+    assert model_marker["colorbar"]["title"]["text"] == pca_marker["colorbar"]["title"]["text"] != "label"
+    assert len(model_marker["color"]) == 5000 and 0 <= model_marker["color"].min() < model_marker["color"].max() <= 1
+    np.testing.assert_array_equal(model_marker["color"], pca_marker["color"])  # one value per image on both maps
+    at.selectbox(key="map_color").select("label").run()
+    assert class_traces(at, 0) == per_class and chart_markers(at, 0) == []
 
 
 def test_sidebar_choice_reaches_the_page(at):

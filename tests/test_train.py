@@ -3,10 +3,21 @@ pass, model selection on validation, early stopping, cancellation."""
 
 import math
 
+import pytest
 import torch
 
 from explorer.models import ModelConfig, build_model
-from explorer.train import EVALUATIONS, MAX_STEPS, MIN_STEPS, TrainConfig, default_steps, describe_budget, fit, resolve_steps
+from explorer.train import (
+    EVALUATIONS,
+    MAX_STEPS,
+    MIN_STEPS,
+    TrainConfig,
+    default_steps,
+    describe_budget,
+    evaluate_loss,
+    fit,
+    resolve_steps,
+)
 
 
 def _train(digits, **kw):
@@ -24,7 +35,8 @@ def test_default_budget_counts_steps_from_the_data_size():
     assert default_steps(1_000, 64) == MIN_STEPS
     assert MIN_STEPS < default_steps(200_000, 64) <= MAX_STEPS
     assert default_steps(1_000_000, 64) == MAX_STEPS
-    assert [default_steps(n, 64) for n in (1_000, 10_000, 100_000)] == sorted(default_steps(n, 64) for n in (1_000, 10_000, 100_000))
+    budgets = [default_steps(n, 64) for n in (1_000, 10_000, 100_000)]
+    assert budgets == sorted(budgets)
     assert resolve_steps(TrainConfig(steps=500), 10_000) == 500
     assert resolve_steps(TrainConfig(epochs=3, batch_size=100), 1_001) == 3 * 11
     assert "default for this data size" in describe_budget(TrainConfig(), 1_000)
@@ -63,14 +75,19 @@ def test_cancellation_stops_after_the_pass(digits):
 
 
 def test_early_stopping_keeps_the_best_weights_on_validation(digits):
-    # A learning rate far too high makes the validation loss stop improving quickly.
-    model, result, logs = _train(digits, steps=600, lr=0.5, patience=2)
+    # 20 training digits and a wide model overfit: the validation loss is best early, then gets worse.
+    torch.manual_seed(0)
+    fit_idx, val_idx = digits.validation_split()
+    model = build_model(ModelConfig("mlp-ae", digits.image_shape, 16, hidden=(256,)))
+    logs = []
+    result = fit(model, digits.images[fit_idx[:20]], digits.images[val_idx],
+                 TrainConfig(steps=600, batch_size=20, lr=3e-3, patience=5), callbacks=[logs.append])
     assert result.stopped_early and len(logs) < EVALUATIONS
     best = min(logs, key=lambda log: log.val_loss)
-    assert result.best_step == best.step
-    from explorer.train import evaluate_loss
-    val = digits.images[digits.validation_split()[1]]
-    assert abs(evaluate_loss(model, val)["loss"] - best.val_loss) < 1e-3 * abs(best.val_loss)
+    assert result.best_step == best.step < logs[-1].step
+    assert best.val_loss < 0.95 * logs[-1].val_loss  # the last weights are clearly worse than the best
+    returned = evaluate_loss(model, digits.images[val_idx])["loss"]
+    assert returned == pytest.approx(best.val_loss, rel=1e-4)  # the model handed back is the best pass's
 
 
 def test_validation_is_carved_from_the_training_split(digits):
@@ -98,7 +115,7 @@ def test_the_validated_weights_are_the_moving_average(digits):
         model = build_model(ModelConfig("mlp-ae", digits.image_shape, 4, hidden=(32,)))
         same = []
 
-        def check(log):
+        def check(log, model=model, same=same):
             pairs = zip(log.validated.parameters(), model.parameters())
             same.append(all(torch.equal(a, b) for a, b in pairs))
 
