@@ -15,7 +15,6 @@ the (N,) colour arrays. The sample is also kept small enough that its pixels fit
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -117,16 +116,3 @@ def per_image(model: Autoencoder, pca: Autoencoder, images: Images, codes, pca_c
     return PerImage(rows=rows, n_total=n, k=k, model_error=reconstruction_errors(model, subset),
                     pca_error=reconstruction_errors(pca, subset), agree_pca=agreement(own, in_pca),
                     agree_pixels=agreement(own, in_pixels))
-
-
-def recorded_pca_dir(ckpt_dir: str | Path) -> Path | None:
-    """The PCA baseline folder recorded in a checkpoint's config.json (explorer.checkpoints.Checkpoint.pca), when
-    it is there and is not the checkpoint itself (a PCA checkpoint is its own baseline: nothing to compare)."""
-    from explorer.checkpoints import Checkpoint
-
-    try:
-        ckpt = Checkpoint(ckpt_dir)
-    except ExplorerError:
-        return None
-    path = ckpt.pca_path
-    return None if path is None or path == ckpt.path else path

@@ -101,7 +101,7 @@ else:
     steps = np.linspace(0, sel_strength, 5)
     edited = torch.cat([apply_vector(model, x_test[j : j + 1], vector, float(s)) for s in steps])
     show_row(torch.cat([x_test[j : j + 1], edited]), ["image"] + [f"{s:+.2f} x (B - A)" for s in steps], width=96)
-    stamp = f"{path}:{(sel.path / 'model.safetensors').stat().st_mtime}:{rows_key(rows_a)}:{rows_key(rows_b)}"
+    stamp = f"{path}:{sel.stamp}:{rows_key(rows_a)}:{rows_key(rows_b)}"
     try:
         r = measured_selection(stamp, float(sel_strength), rows_a, rows_b)
     except ExplorerError as exc:

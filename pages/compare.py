@@ -3,6 +3,7 @@
 import streamlit as st
 
 from explorer import compare
+from explorer.checkpoints import files_stamp
 from explorer.errors import ExplorerError
 from explorer.ui.navigation import page_start
 from explorer.ui.state import cached_dataset, cached_model, checkpoints_by_dataset, show_row, sidebar
@@ -59,7 +60,7 @@ models = {}
 for name in chosen:
     path = paths[name]
     try:
-        models[name] = cached_model(str(path), (path / "model.safetensors").stat().st_mtime, sel.dataset.image_shape)[0]
+        models[name] = cached_model(str(path), files_stamp(path), sel.dataset.image_shape)[0]
     except (ExplorerError, OSError) as exc:
         st.error(f"{name}: {exc}")
 for name, (x_hat, err) in compare.reconstructions(models, x).items():

@@ -66,28 +66,28 @@ proj = projection_or_stop(codes, method, sel.path)
 state_key = f"{sel.path}:{method}"
 reset_on_change("generate_map", state_key, {"gen_click": None, "gen_area": None, "gen_clicks": []})  # old spots
 click = st.session_state.get("gen_click")
-mtime = (sel.path / "model.safetensors").stat().st_mtime  # in every cache key: a retrained model misses
+stamp = sel.stamp  # in every cache key: a retrained model misses
 
 
 @st.cache_resource(show_spinner="Decoding the data's own map spots once, to judge every other spot against ...",
                    max_entries=8)
-def cached_reference(path: str, mtime: float, method: str) -> reliability.Reference:
+def cached_reference(path: str, stamp: tuple, method: str) -> reliability.Reference:
     return reliability.for_projection(model, proj, codes, ds.images)
 
 
 @st.cache_data(show_spinner="Measuring decode reliability over the view ...", max_entries=32)
-def cached_heat(path: str, mtime: float, method: str, ranges: tuple) -> reliability.HeatLayer:
-    return reliability.heat_layer(cached_reference(path, mtime, method), model, proj.inverse_transform, ranges)
+def cached_heat(path: str, stamp: tuple, method: str, ranges: tuple) -> reliability.HeatLayer:
+    return reliability.heat_layer(cached_reference(path, stamp, method), model, proj.inverse_transform, ranges)
 
 
 def reference() -> reliability.Reference:
-    return cached_reference(str(sel.path), mtime, method)
+    return cached_reference(str(sel.path), stamp, method)
 
 
 def add_heat_layer(fig: go.Figure, ranges) -> None:
     """The reliability heat layer under the points (over a density picture), transparent to clicks."""
     ranges = tuple(tuple(round(float(v), 6) for v in r) for r in ranges)
-    layer = cached_heat(str(sel.path), mtime, method, ranges)
+    layer = cached_heat(str(sel.path), stamp, method, ranges)
     fig.add_trace(go.Heatmap(x=layer.x, y=layer.y, z=layer.z, zmin=0, zmax=1, colorscale="RdYlGn", opacity=0.45,
                              hoverinfo="skip", name="reliability",  # 'skip': clicks go to the points and grid
                              colorbar=dict(title="reliability", thickness=12, x=1.0)))
@@ -186,7 +186,7 @@ else:
 
 @st.cache_data(show_spinner="Finding the shortest path through the k-nearest-neighbour graph of the codes ...",
                max_entries=32)
-def cached_data_path(path: str, mtime: float, stops: tuple, rows: tuple) -> paths.DataPath:
+def cached_data_path(path: str, stamp: tuple, stops: tuple, rows: tuple) -> paths.DataPath:
     return paths.data_path_through(codes, np.array(stops), rows)
 
 
@@ -202,7 +202,7 @@ elif large and st.session_state.get("gen_path_for") != state_key:
     st.info(f"{len(codes):,} images: the paths are found on request (Find the paths), not on opening the page.")
 else:
     try:
-        dpath = cached_data_path(str(sel.path), mtime, tuple(tuple(map(float, z)) for z in stops), stop_rows)
+        dpath = cached_data_path(str(sel.path), stamp, tuple(tuple(map(float, z)) for z in stops), stop_rows)
     except ExplorerError as exc:
         st.warning(str(exc))
         dpath = None

@@ -7,15 +7,14 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer.ae_vs_pca import SAMPLE_MAX, PerImage, per_image, recorded_pca_dir, symmetric_range
+from explorer.ae_vs_pca import SAMPLE_MAX, PerImage, per_image, symmetric_range
 from explorer.errors import ExplorerError
 from explorer.evaluate import reconstruct_and_score
-from explorer.project import MAP_METHODS, baseline_points, map_metrics, methods_for, preferred_method
+from explorer.project import MAP_METHODS, map_metrics, methods_for, preferred_method
 from explorer.ui.mapview import drawn_as, reset_tools, zoomable_map
 from explorer.ui.navigation import page_start
 from explorer.ui.page_state import dataset_identity, reset_on_change
-from explorer.ui.state import (cached_codes, cached_model, projection_or_stop, show_row,
-                               sidebar)
+from explorer.ui.state import cached_pca_map, projection_or_stop, show_row, sidebar
 
 MAX_SHOWN = 120  # images drawn for a box / lasso selection
 N_LISTED = 8  # images in each AE vs PCA list
@@ -35,7 +34,7 @@ reset_on_change("latent_map", dataset_identity(sel), {"map_selection": None})  #
 
 @st.cache_data(show_spinner="Measuring the map ...", max_entries=64)
 def cached_map_metrics(key: str, _points: np.ndarray, _dataset) -> dict:
-    """kNN accuracy and trustworthiness of a 2-D map; key = checkpoint path + weights mtime + method."""
+    """kNN accuracy and trustworthiness of a 2-D map; key = the checkpoint's stamp + method."""
     return map_metrics(_points, _dataset)
 
 
@@ -46,29 +45,16 @@ def on_pick(chart_key: str, event, ids: list[int], area: bool) -> None:
                                              "drawn_on": (drawn_as(chart_key), st.session_state.get("map_color"))}
 
 
-@st.cache_resource(max_entries=8)
-def cached_baseline(key: str, _pca_codes: np.ndarray) -> np.ndarray:
-    """PCA's own 2-D map, one array per checkpoint (so its density picture is drawn once, not per click)."""
-    return np.ascontiguousarray(baseline_points(_pca_codes))
-
-
-def stamp(path) -> str:
-    return f"{path}:{(path / 'model.safetensors').stat().st_mtime}"
-
-
-def baseline_of(pca_dir):
-    """The recorded PCA baseline's model and codes of every image (cached, as the sidebar's are)."""
-    mtime = (pca_dir / "model.safetensors").stat().st_mtime
-    model, _ = cached_model(str(pca_dir), mtime, ds.image_shape)
-    return model, cached_codes(str(pca_dir), mtime, sel.spec, *sel.dataset_options)
+def stamp(path, files) -> str:
+    """A cache key for what is computed from a checkpoint: its folder and its files' stamp."""
+    return f"{path}:{files}"
 
 
 @st.cache_data(show_spinner=f"Measuring each image (at most {SAMPLE_MAX:,}) under the autoencoder and under PCA: "
                             "errors and nearest neighbours, once per checkpoint ...", max_entries=16)
-def cached_per_image(key: str, _pca_dir) -> PerImage:
-    """AE vs PCA per image; key = both checkpoints' paths + weights mtimes."""
-    pca_model, pca_codes = baseline_of(_pca_dir)
-    return per_image(sel.model, pca_model, ds.images, codes, pca_codes)
+def cached_per_image(key: str) -> PerImage:
+    """AE vs PCA per image; key = both checkpoints' stamps."""
+    return per_image(sel.model, sel.pca()[0], ds.images, codes, sel.pca_codes())
 
 
 def describe(measure: PerImage, option: str, color_range) -> str:
@@ -98,7 +84,7 @@ def show_extremes(measure: PerImage, title: str, positions: np.ndarray) -> None:
     x = ds.images[rows]
     st.markdown(f"**{title}**")
     show_row(x, [f"#{i}" for i in rows], width=56)
-    for name, model in (("AE", sel.model), ("PCA", baseline_of(pca_dir)[0])):
+    for name, model in (("AE", sel.model), ("PCA", sel.pca()[0])):
         x_hat, errors = reconstruct_and_score(model, x)
         show_row(x_hat, [f"{name} {e:.1f}" for e in errors], width=56)
 
@@ -108,9 +94,9 @@ c1, c2 = st.columns(2)
 methods = methods_for(sel.model.dim)
 method = c1.selectbox("Projection of the codes", methods, format_func=MAP_METHODS.get, key="map_method",
                       index=methods.index(preferred_method(sel.model.dim, sel.path)))
-pca_dir = recorded_pca_dir(sel.path)  # None for PCA itself: nothing to compare
+compares_pca = sel.pca_path is not None and not sel.model.baseline  # PCA itself: nothing to compare
 colour_options = ((["label"] if ds.labels is not None else []) + list(ds.factors)
-                  + (list(PER_IMAGE) if pca_dir is not None else []))
+                  + (list(PER_IMAGE) if compares_pca else []))
 if st.session_state.get("map_color") not in colour_options:  # e.g. an AE vs PCA colour kept from another checkpoint
     st.session_state.pop("map_color", None)
 color_by = c2.selectbox("Colour by", colour_options or ["none"], key="map_color",
@@ -121,7 +107,7 @@ color_style = {}
 measure = None
 if color_by in PER_IMAGE:
     try:
-        measure = cached_per_image(f"{stamp(sel.path)}|{stamp(pca_dir)}", pca_dir)
+        measure = cached_per_image(f"{stamp(sel.path, sel.stamp)}|{stamp(sel.pca_path, sel.pca_stamp)}")
     except ExplorerError as exc:
         st.warning(f"AE vs PCA per image: {exc}")
         color_by = "label" if ds.labels is not None else "none"
@@ -159,7 +145,7 @@ with left:
         st.caption(f"{MAP_METHODS[method]} fitted on {len(proj.fitted_rows_):,} sampled codes; "
                    + ("the rest placed by UMAP's transform." if method == "umap" else
                       "the rest placed beside the nearest sampled code's point (t-SNE has no transform)."))
-    m = cached_map_metrics(f"{stamp(sel.path)}:{method}", proj.points_, ds)
+    m = cached_map_metrics(f"{stamp(sel.path, sel.stamp)}:{method}", proj.points_, ds)
     st.caption(" · ".join([f"kNN accuracy **{m['knn_acc']:.3f}**"] * ("knn_acc" in m)
                           + [f"trustworthiness **{m['trustworthiness']:.3f}**"]) + " (2-D map, held-out images)")
 with right:
@@ -168,10 +154,10 @@ with right:
         st.info(f"No PCA baseline at d={sel.model.dim} for this dataset yet; training a model fits one beside it.")
     else:
         st.subheader("PCA baseline: first two principal components")
-        base = cached_baseline(stamp(sel.pca_path), pca_codes)
+        base = cached_pca_map(str(sel.pca_path), sel.pca_stamp, pca_codes)
         zoomable_map("map_pca", str(sel.pca_path), base, on_pick=partial(on_pick, "map_pca"),
                      highlight=highlight_on("map_pca", str(sel.pca_path)), **style)
-        m = cached_map_metrics(f"{stamp(sel.pca_path)}:baseline", base, ds)
+        m = cached_map_metrics(f"{stamp(sel.pca_path, sel.pca_stamp)}:baseline", base, ds)
         st.caption(" · ".join([f"kNN accuracy **{m['knn_acc']:.3f}**"] * ("knn_acc" in m)
                               + [f"trustworthiness **{m['trustworthiness']:.3f}**"]) + " (2-D map, held-out images)")
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from explorer import ae_vs_pca
-from explorer.ae_vs_pca import agreement, nearest, per_image, recorded_pca_dir, sample_size, symmetric_range
-from explorer.checkpoints import checkpoint_root, load_checkpoint
+from explorer.ae_vs_pca import agreement, nearest, per_image, sample_size, symmetric_range
+from explorer.checkpoints import Checkpoint, checkpoint_root, load_checkpoint
 from explorer.codes import codes_for
 from explorer.datasets.images import Images
 from explorer.errors import ExplorerError
@@ -20,7 +20,7 @@ from explorer.models import ModelConfig, build_model
 def shipped(mnist5k):
     """conv-ae d=16 and its recorded PCA baseline, with their stored codes of the first 600 images."""
     ae_dir = checkpoint_root() / "mnist5k" / "conv-ae-d16"
-    pca_dir = recorded_pca_dir(ae_dir)
+    pca_dir = Checkpoint(ae_dir).pca_path
     assert pca_dir is not None and pca_dir.name == "pca-d16"
     ae, pca = (load_checkpoint(p, mnist5k.image_shape)[0] for p in (ae_dir, pca_dir))
     rows = np.arange(600)
@@ -114,10 +114,3 @@ def test_symmetric_range_is_centred_and_robust():
     lo, hi = symmetric_range(values)
     assert lo == -hi and 0.9 < hi < 1.5  # the one outlier does not set the scale
     assert symmetric_range(np.zeros(3)) == (-1.0, 1.0)
-
-
-def test_the_baseline_is_the_recorded_one_and_pca_has_none():
-    root = checkpoint_root()
-    assert recorded_pca_dir(root / "sprites" / "conv-ae-d10") == root / "sprites" / "pca-d10"
-    assert recorded_pca_dir(root / "mnist5k" / "pca-d16") is None  # its own baseline
-    assert recorded_pca_dir(root / "nowhere") is None

@@ -3,24 +3,19 @@ model's map and on PCA's, its error as a percentile of held-out errors, and a wa
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 import torch
 
 from explorer.mapplot import view_figure
 from explorer.ood import ErrorReference, held_out_reference, measure, verdict
-from explorer.project import MAP_METHODS, baseline_points, preferred_method, project, stored_projection
+from explorer.project import MAP_METHODS, preferred_method, project, stored_projection
+from explorer.ui.state import cached_pca_map
 
 
 @st.cache_resource(show_spinner="Scoring held-out images' errors once per checkpoint (the gauge's reference) ...",
                    max_entries=16)
 def cached_reference(path: str, stamp: tuple, _model, _dataset) -> ErrorReference:
     return held_out_reference(_model, _dataset)
-
-
-@st.cache_resource(max_entries=8)
-def cached_baseline(path: str, stamp: tuple, _pca_codes: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(baseline_points(_pca_codes))
 
 
 def model_map(sel):
@@ -59,6 +54,6 @@ def show_ood_gauge(sel, image: torch.Tensor) -> None:
         if g.pca_flagged:
             cols[1].caption(f"PCA d={sel.model.dim} is beyond its held-out errors too (above their "
                             f"{pca_reference.percentile_cut:g}th percentile).")
-        base = cached_baseline(str(sel.pca_path), sel.pca_stamp, sel.pca_codes())
+        base = cached_pca_map(str(sel.pca_path), sel.pca_stamp, sel.pca_codes())
         cols[1].plotly_chart(view_figure(base, clicked=g.pca_spot, title="The query (x) on PCA's own map "
                                          "(first two components)", **style), key="similar_ood_pca_map")

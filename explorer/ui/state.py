@@ -54,6 +54,14 @@ def cached_codes(path: str, stamp, spec: str, image_size, color) -> np.ndarray:
     return codes
 
 
+@st.cache_resource(max_entries=8)
+def cached_pca_map(path: str, stamp: tuple, _pca_codes: np.ndarray) -> np.ndarray:
+    """PCA's own 2-D map (its first two components), one array per baseline (its density picture drawn once)."""
+    from explorer.project import baseline_points
+
+    return np.ascontiguousarray(baseline_points(_pca_codes))
+
+
 def checkpoints_by_dataset() -> dict[str, list[Checkpoint]]:
     """Every checkpoint under the root, grouped by dataset; configs are read once per version of their files."""
     return group_checkpoints(checkpoint_root(), open_checkpoint)
