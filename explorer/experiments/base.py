@@ -197,6 +197,7 @@ class Experiment:
     report: Callable | None = None  # report(result) -> str: what the CLI prints after saving
     default_dir: Callable | None = None  # default_dir(config, root) -> Path of the run folder
     train_flags: tuple[str, ...] = ("epochs", "lr", "seed")
+    flag_help: dict[str, str] = field(default_factory=dict)  # config field -> its CLI flag's help
     on_checkpoint: bool = False  # the run works on a trained checkpoint, the CLI's positional argument
     shipped: str | None = None  # where `explorer ship` stores it under the checkpoint root
     ship: Callable | None = None  # ship(root) -> Path; default: run and save the default config

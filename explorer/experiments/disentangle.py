@@ -426,5 +426,8 @@ def reference_codes(run: DisentangleRun, method: str, n: int = 500) -> tuple[tor
 register(Experiment(
     "disentangle", "Disentangle", ":material/tune:", "disentangle", order=40,
     help="DC-IGN against a VAE and a beta-VAE on sprites, scored by MIG", config=DisentangleConfig,
+    flag_help={"n_batches": "one-factor batches of training data", "beta": "the beta-VAE's beta",
+               "clamp_weight": "pull of the clamped units towards their batch mean", "n_eval": "sprites scored",
+               "n_val": "sprites for model selection", "bins": "histogram bins per unit for MIG", "size": "image side"},
     run=train_disentangle, save=save_disentangle, report=lambda run: mig_table(run.results).to_string(),
     default_dir=lambda config, root: default_disentangle_dir(root), shipped="sprites/experiments/disentangle"))

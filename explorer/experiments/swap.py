@@ -317,4 +317,7 @@ register(Experiment(
     "swap", "Decoder swap", ":material/swap_horiz:", "decoder_swap", order=30,
     help="decoder swap on sprites: one shared encoder, a decoder per shape", config=SwapConfig,
     run=train_swap, save=save_swap, report=swap_report, train_flags=("epochs", "lr", "seed"),
+    flag_help={"shape_a": "the input shape", "shape_b": "the target shape (its orientation measured from its moments)",
+               "dim": "shared code size", "size": "image side", "n_train": "images per domain",
+               "n_test": "held-out A images"},
     default_dir=lambda config, root: default_swap_dir(config, root), shipped="sprites/experiments/swap"))
