@@ -4,6 +4,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from explorer.experiments.base import experiments
+
 st.set_page_config(page_title="Latent Explorer", layout="wide")
 
 HERE = Path(__file__).parent
@@ -12,10 +14,7 @@ SECTIONS = {
                 ("generate", "Generate", ":material/auto_awesome:"), ("similar", "Similar", ":material/search:"),
                 ("compare", "Compare", ":material/leaderboard:"), ("train", "Train", ":material/model_training:"),
                 ("export", "Export", ":material/download:")],
-    "Experiments": [("denoise", "Denoise", ":material/blur_off:"), ("pretrain", "Pre-train", ":material/school:"),
-                    ("decoder_swap", "Decoder swap", ":material/swap_horiz:"),
-                    ("disentangle", "Disentangle", ":material/tune:"), ("analogies", "Analogies", ":material/calculate:"),
-                    ("overcomplete", "Over-complete", ":material/unfold_more:")],
+    "Experiments": [(e.page, e.title, e.icon) for e in experiments().values()],  # explorer/experiments' table
 }
 
 pages = {
