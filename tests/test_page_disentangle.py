@@ -4,7 +4,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from explorer.experiments.disentangle import METHODS, default_disentangle_dir
+from explorer.experiments.disentangle import DISENTANGLE_MODELS, default_disentangle_dir
 from tests.apptest import open_app_page
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
@@ -25,7 +25,7 @@ def test_page_shows_mig_heat_map_and_traversals():
     assert "group MIG" in at.dataframe[0].value.index
     assert any("One recipe for all three" in c.value for c in at.caption)  # steps, lr, validation, best steps
     assert at.get("plotly_chart")
-    for method in METHODS[1:]:
+    for method in DISENTANGLE_MODELS[1:]:
         at.radio(key="dis_method").set_value(method).run()
         assert not at.exception and not at.error
     at.number_input(key="dis_index").set_value(7).run()
