@@ -346,7 +346,8 @@ def _config_flags(config_class, skip=()) -> list:
 
     out = []
     for f in fields(config_class):
-        kind = FLAG_TYPES.get(str(f.type).removesuffix(" | None"))
+        named = f.type.__name__ if isinstance(f.type, type) else str(f.type)  # a class, or a string annotation
+        kind = FLAG_TYPES.get(named.removesuffix(" | None"))
         if kind is not None and f.name not in skip:
             out.append((f, kind))
     return out
