@@ -65,5 +65,5 @@ def test_retrain_button_writes_results(tmp_path, monkeypatch):
     at.select_slider(key="oc_steps").set_value(300)
     at.button(key="oc_train").click().run()
     assert not at.exception and not at.error
-    assert load_overcomplete(default_overcomplete_dir(tmp_path)).config.steps == 300
+    assert load_overcomplete(default_overcomplete_dir(tmp_path)).config.train.steps == 300
     assert at.dataframe and "No over-complete results" not in " ".join(i.value for i in at.info)
