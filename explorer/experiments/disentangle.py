@@ -81,7 +81,7 @@ class DisentangleConfig(ExperimentConfig):
         unknown = set(self.factor_units) - set(FACTOR_NAMES)
         if unknown or any(n < 1 for n in self.factor_units.values()):
             raise ExplorerError(f"factor_units must map factors from {FACTOR_NAMES} to positive unit counts")
-        if not self.train.epochs or self.train.steps is not None:
+        if self.train.steps is not None or self.train.epochs is None:
             raise ExplorerError("the disentanglement budget is epochs over the one-factor batches, not steps")
         sizes = (self.n_batches, self.train.batch_size - 1, self.n_eval, self.n_val, self.bins - 1)
         if min(sizes) < 1:
