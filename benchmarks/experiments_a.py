@@ -1,6 +1,6 @@
 """Experiments 1, 2 and 5 on the shipped checkpoints: denoising PSNR / SSIM, pre-training accuracy, analogies.
 
-    .venv/bin/python benchmarks/experiments_a.py              # uses the stored pretrain.json where present
+    .venv/bin/python benchmarks/experiments_a.py              # uses the stored results where present
     .venv/bin/python benchmarks/experiments_a.py --recompute  # retrains every pre-training classifier (minutes)
 """
 
@@ -39,7 +39,7 @@ def bench_pretrain(mnist, recompute: bool) -> None:
     for name in ("conv-ae-d16", "mlp-ae-d16"):
         path = checkpoint_root() / "mnist5k" / name
         frame = None if recompute else pretrain.load_results(path)
-        source = "stored pretrain.json"
+        source = "stored results"
         if frame is None:
             model, _ = load_checkpoint(path)
             start = time.perf_counter()

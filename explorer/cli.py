@@ -100,44 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--root", help=ROOT_HELP)
 
-    p = sub.add_parser("denoise", help="PSNR / SSIM of the shipped denoising AE, plain AE and PCA on corrupted held-out digits")
-    p.add_argument("--noise", choices=["gaussian", "salt-pepper", "masking"], default="gaussian")
-    p.add_argument("--level", type=float, help="noise level (default: the denoiser's training level for its own "
-                   "kind of noise, else 0.2 salt-pepper, 0.3 masking)")
-    p.add_argument("--root", help=ROOT_HELP)
+    from explorer.experiments.base import experiments
 
-    p = sub.add_parser("pretrain", help="encoder + linear head vs random init at 1, 5, 10, 50 labels per class and all")
-    p.add_argument("checkpoint")
-    p.add_argument("--steps", type=int, default=300)
-    p.add_argument("--seeds", type=int, default=3, help="label draws per budget")
-    p.add_argument("--no-save", action="store_true", help="do not write pretrain.json beside the checkpoint")
-    p.add_argument("--data-root")
-
-    p = sub.add_parser("swap", help="decoder swap on sprites: one shared encoder, a decoder per shape")
-    p.add_argument("--shape-a", default="heart", help="the input shape")
-    p.add_argument("--shape-b", default="ellipse", help="the target shape (its orientation measured from its moments)")
-    p.add_argument("--dim", type=int, default=16)
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--n-train", type=int, default=4000, help="images per domain")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", help="folder (default checkpoints/sprites/experiments/swap-<A>-<B>)")
-
-    p = sub.add_parser("disentangle", help="DC-IGN against a VAE and a beta-VAE on sprites, scored by MIG")
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--batches", type=int, default=300, help="one-factor batches of training data")
-    p.add_argument("--beta", type=float, default=4.0, help="the beta-VAE's beta")
-    p.add_argument("--clamp-weight", type=float, default=5.0)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", help="folder (default checkpoints/sprites/experiments/disentangle)")
-
-    p = sub.add_parser("overcomplete", help="codes wider than the image on mnist5k: plain vs sparse (L1, top-k) vs "
-                                              "denoising AE")
-    p.add_argument("--width", type=int, help="code units, more than the 784 pixels (default 1024)")
-    p.add_argument("--steps", type=int, help="optimisation steps for each model (default 3000)")
-    p.add_argument("--l1-weight", type=float, help="the sparse model's L1 weight (default 0.1)")
-    p.add_argument("--noise-level", type=float, help="the denoising model's Gaussian noise std (default 0.1)")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--out", help="folder (default checkpoints/mnist5k/experiments/overcomplete)")
+    for exp in experiments().values():
+        if exp.run is not None:
+            _add_experiment_args(sub.add_parser(exp.name, help=exp.help), exp)
 
     p = sub.add_parser("ship", help="retrain the checkpoints shipped with the app")
     p.add_argument("--root", help=ROOT_HELP)
@@ -389,33 +356,50 @@ def cmd_list(args) -> int:
     return 0
 
 
-def cmd_denoise(args) -> int:
-    from explorer.datasets import load_dataset
-    from explorer.experiments.denoise import default_level, denoise, load_shipped
-
-    models = load_shipped("mnist5k", args.root)
-    level = args.level if args.level is not None else default_level(args.noise, models["denoising AE"])
-    result = denoise(models, load_dataset("mnist5k").x_test, args.noise, level)
-    print(f"{args.noise} noise, level {level}, {len(result.clean)} held-out mnist5k digits")
-    print(result.table().round(3).to_string())
-    return 0
+# The experiments' subcommands come from their table (explorer.experiments.base): the config's scalar fields and
+# the training flags the experiment names become flags; what the CLI prints is the experiment's own report.
+FLAG_TYPES = {"int": int, "float": float, "str": str}
+TRAIN_HELP = {"steps": "optimisation steps of each model", "epochs": "passes over the training images",
+              "lr": "learning rate", "seed": "seed of the data drawn and of the initial weights"}
 
 
-def cmd_pretrain(args) -> int:
-    from explorer.experiments.pretrain import gap, run_pretrain, save_results, summary
+def _config_flags(config_class, skip=()) -> list:
+    """(field, type) for each field of a config dataclass that a flag can set: ints, floats, strings (maybe None)."""
+    from dataclasses import fields
 
-    if args.steps < 1 or args.seeds < 1:
-        raise ExplorerError("--steps and --seeds must be positive integers")
-    model, _, dataset = _load_for_checkpoint(args.checkpoint, args.data_root)
-    frame = run_pretrain(model, dataset, seeds=tuple(range(args.seeds)), steps=args.steps,
-                         progress=lambda f, msg: print(f"[{f:4.0%}] {msg}", file=sys.stderr))
-    print((100 * summary(frame)).round(1).to_string())
-    g = gap(frame, 10)
-    print(f"10 labels per class, pre-trained minus random: frozen {100 * g['frozen']:+.1f} points, "
-          f"fine-tuned {100 * g['fine-tuned']:+.1f}")
-    if not args.no_save:
-        print(f"saved {save_results(frame, args.checkpoint, {'steps': args.steps, 'seeds': args.seeds})}")
-    return 0
+    out = []
+    for f in fields(config_class):
+        named = f.type.__name__ if isinstance(f.type, type) else str(f.type)  # a class, or a string annotation
+        kind = FLAG_TYPES.get(named.removesuffix(" | None"))
+        if kind is not None and f.name not in skip:
+            out.append((f, kind))
+    return out
+
+
+def _experiment_flags(exp) -> list:
+    from explorer.train import TrainConfig
+
+    train = [(f, kind) for f, kind in _config_flags(TrainConfig) if f.name in exp.train_flags]
+    return _config_flags(exp.config, skip={"train"}) + train
+
+
+def _add_experiment_args(p, exp) -> None:
+    defaults = exp.config()
+    train = getattr(defaults, "train", None)
+    if exp.on_checkpoint:
+        p.add_argument("checkpoint")
+        p.add_argument("--data-root")
+    for f, kind in _experiment_flags(exp):
+        default = getattr(train if f.name in exp.train_flags else defaults, f.name)
+        text = exp.flag_help.get(f.name) or f.metadata.get("help") or TRAIN_HELP.get(f.name, f.name.replace("_", " "))
+        shown = "" if default is None else f" (default {default})"
+        p.add_argument(f"--{f.name.replace('_', '-')}", type=kind, choices=f.metadata.get("choices"),
+                       help=f"{text}{shown}")
+    if exp.save is not None and exp.on_checkpoint:
+        p.add_argument("--no-save", action="store_true", help="print the results without storing them")
+    elif exp.save is not None:
+        default_dir = exp.default_dir(defaults, "checkpoints")
+        p.add_argument("--out", help=f"run folder (default {default_dir})")
 
 
 def _stage_bar():
@@ -426,49 +410,25 @@ def _stage_bar():
 
     def progress(stage, done, total):
         if stage not in bars:
-            bars[stage] = tqdm(total=total, desc=stage)
+            bars[stage] = tqdm(total=total, desc=stage, file=sys.stderr)
         bars[stage].n = done
         bars[stage].refresh()
 
     return progress
 
 
-def cmd_swap(args) -> int:
-    from explorer.datasets.sprites import SHAPES
-    from explorer.experiments.swap import SwapConfig, save_swap, swap_table, train_swap
+def cmd_experiment(args) -> int:
+    from explorer.experiments.base import Progress, experiments
 
-    for shape in (args.shape_a, args.shape_b):
-        if shape not in SHAPES:
-            raise ExplorerError(f"unknown shape {shape!r}; choose from {', '.join(SHAPES)}")
-    config = SwapConfig(shape_a=args.shape_a, shape_b=args.shape_b, dim=args.dim, epochs=args.epochs,
-                        n_train=args.n_train, seed=args.seed)
-    run = train_swap(config, _stage_bar())
-    print(f"saved {save_swap(run, args.out)}")
-    print(swap_table(run.results).to_string())
-    return 0
-
-
-def cmd_disentangle(args) -> int:
-    from explorer.experiments.disentangle import DisentangleConfig, mig_table, save_disentangle, train_disentangle
-
-    config = DisentangleConfig(epochs=args.epochs, n_batches=args.batches, beta=args.beta,
-                               clamp_weight=args.clamp_weight, seed=args.seed)
-    run = train_disentangle(config, _stage_bar())
-    print(f"saved {save_disentangle(run, args.out)}")
-    print(mig_table(run.results).to_string())
-    return 0
-
-
-def cmd_overcomplete(args) -> int:
-    from explorer.experiments.overcomplete import (OvercompleteConfig, finding, overcomplete_table, save_overcomplete,
-                                                   train_overcomplete)
-
-    options = {"width": args.width, "steps": args.steps, "l1_weight": args.l1_weight, "noise_level": args.noise_level,
-               "seed": args.seed}
-    run = train_overcomplete(OvercompleteConfig(**{k: v for k, v in options.items() if v is not None}), _stage_bar())
-    print(f"saved {save_overcomplete(run, args.out)}")
-    print(overcomplete_table(run.results).round(3).to_string())
-    print("\n".join(finding(run.results)))
+    exp = experiments()[args.command]
+    values = {f.name: getattr(args, f.name) for f, _ in _experiment_flags(exp) if getattr(args, f.name) is not None}
+    config = exp.config.make(**values) if hasattr(exp.config, "make") else exp.config(**values)
+    inputs = {"checkpoint": args.checkpoint, "data_root": args.data_root} if exp.on_checkpoint else {}
+    result = exp.run(config, Progress(_stage_bar()), **inputs)
+    if exp.save is not None and not getattr(args, "no_save", False):
+        print(f"saved {exp.save(result, getattr(args, 'out', None))}")
+    if exp.report is not None:
+        print(exp.report(result))
     return 0
 
 
@@ -480,9 +440,7 @@ def cmd_ship(args) -> int:
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "embed": cmd_embed, "maps": cmd_maps,
-            "neighbors": cmd_neighbors, "list": cmd_list, "denoise": cmd_denoise,
-            "pretrain": cmd_pretrain, "swap": cmd_swap,
-            "disentangle": cmd_disentangle, "overcomplete": cmd_overcomplete, "ship": cmd_ship}
+            "neighbors": cmd_neighbors, "list": cmd_list, "ship": cmd_ship}
 
 
 def main(argv=None) -> int:
@@ -491,7 +449,7 @@ def main(argv=None) -> int:
         warnings.simplefilter("default")
         warnings.formatwarning = lambda msg, *a, **k: f"warning: {msg}\n"
         try:
-            return COMMANDS[args.command](args)
+            return COMMANDS.get(args.command, cmd_experiment)(args)
         except ExplorerError as exc:
             print(f"error: {exc}", file=sys.stderr)
         except (OSError, ValueError, KeyboardInterrupt) as exc:

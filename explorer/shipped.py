@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from explorer.train import TrainConfig
 
@@ -47,43 +46,12 @@ RECIPES = [Recipe("mnist5k", fam, d, **kw) for d in (2, 16) for fam, kw in MNIST
 ]
 
 
-def ship_swap(root=None):
-    from explorer.experiments.swap import SwapConfig, default_swap_dir, save_swap, train_swap
+def shipped_experiments() -> dict:
+    """The experiments' shipped results, retrained after the models they build on: where each is stored under the
+    checkpoint root -> its ship(root), from the experiments' table."""
+    from explorer.experiments.base import experiments
 
-    return save_swap(train_swap(SwapConfig()), default_swap_dir(root=root))
-
-
-def ship_disentangle(root=None):
-    from explorer.experiments.disentangle import (DisentangleConfig, default_disentangle_dir, save_disentangle,
-                                                  train_disentangle)
-
-    return save_disentangle(train_disentangle(DisentangleConfig()), default_disentangle_dir(root=root))
-
-
-def ship_overcomplete(root=None):
-    from explorer.experiments.overcomplete import (OvercompleteConfig, default_overcomplete_dir, save_overcomplete,
-                                                   train_overcomplete)
-
-    return save_overcomplete(train_overcomplete(OvercompleteConfig()), default_overcomplete_dir(root))
-
-
-def ship_pretrain(root=None):
-    """Stored pre-training results beside the two encoders the Pre-train page opens on."""
-    from explorer.checkpoints import checkpoint_root, load_checkpoint
-    from explorer.datasets import load_dataset
-    from explorer.experiments.pretrain import run_pretrain, save_results
-
-    dataset = load_dataset("mnist5k")
-    for name in ("conv-ae-d16", "mlp-ae-d16"):
-        path = Path(root or checkpoint_root()) / "mnist5k" / name
-        model, _ = load_checkpoint(path, dataset.image_shape)
-        save_results(run_pretrain(model, dataset, seeds=(0, 1, 2), steps=300), path, {"steps": 300, "seeds": 3})
-    return path.parent
-
-
-# The experiments' shipped results, retrained after the models they build on.
-EXPERIMENTS = {"sprites/experiments/swap": ship_swap, "sprites/experiments/disentangle": ship_disentangle,
-               "mnist5k/pretrain": ship_pretrain, "mnist5k/experiments/overcomplete": ship_overcomplete}
+    return {exp.shipped: exp.ship_default for exp in experiments().values() if exp.shipped}
 
 
 def train_shipped(root=None, only: str | None = None) -> None:
@@ -102,6 +70,6 @@ def train_shipped(root=None, only: str | None = None) -> None:
             precompute(ckpt.pca())
         print(f"{r.key:<28} held-out error {m['recon_sse']:8.2f}  PCA {m['pca_recon_sse']:8.2f}  "
               f"ratio {m['recon_sse'] / m['pca_recon_sse']:.3f}  {result.seconds:6.1f} s", flush=True)
-    for key, ship in EXPERIMENTS.items():
+    for key, ship in shipped_experiments().items():
         if not only or only in key:
             print(f"{key:<28} saved {ship(root)}", flush=True)

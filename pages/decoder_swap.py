@@ -9,8 +9,18 @@ import streamlit as st
 from explorer.checkpoints import checkpoint_root
 from explorer.datasets.sprites import SHAPES
 from explorer.errors import ExplorerError
-from explorer.experiments.swap import (SwapConfig, default_swap_dir, held_out_set, load_swap, save_swap, swap_grid,
-                                      swap_table, train_swap)
+from explorer.experiments.swap import (
+    STAGES,
+    SwapConfig,
+    default_swap_dir,
+    held_out_set,
+    load_swap,
+    save_swap,
+    swap_grid,
+    swap_table,
+    train_swap,
+)
+from explorer.ui.runs import cancelled_notice, run_with_progress
 from explorer.ui.navigation import page_start
 from explorer.ui.state import show_row, sidebar
 
@@ -31,7 +41,7 @@ def cached_test_set(config_json: str, n: int):
 
 def swap_dirs() -> list[Path]:
     base = Path(checkpoint_root()) / "sprites" / "experiments"
-    return sorted(p for p in base.glob("swap-*") if (p / "config.json").is_file())
+    return sorted(p for p in base.glob("swap-*") if (p / "results.json").is_file())
 
 
 page_start()
@@ -40,13 +50,15 @@ sidebar()  # the shared sidebar; this page uses its own sprite models
 st.caption("The deep-fake scheme on sprites: one encoder shared by two shapes, a decoder per shape. Encode a "
            "shape-A sprite, decode it with B's decoder: B should appear in A's position, size and orientation. "
            "The baseline is two separately trained autoencoders (A's encoder, B's decoder).")
+cancelled_notice("swap")
 
 dirs = swap_dirs()
 if not dirs:
     st.info("No decoder-swap model yet: train one below (or run `explorer swap`).")
 else:
     names = [p.name for p in dirs]
-    name = st.selectbox("Model", names, index=names.index(default_swap_dir().name) if default_swap_dir().name in names else 0)
+    default = default_swap_dir().name
+    name = st.selectbox("Model", names, index=names.index(default) if default in names else 0)
     path = dirs[names.index(name)]
     try:
         run = cached_swap(str(path), (path / "model.safetensors").stat().st_mtime)
@@ -74,19 +86,15 @@ with st.expander("Retrain (small run, a few minutes on a CPU)"):
     c1, c2 = st.columns(2)
     shape_a = c1.selectbox("Shape A (input)", SHAPES, index=SHAPES.index(SwapConfig.shape_a), key="swap_shape_a")
     shape_b = c2.selectbox("Shape B (target)", SHAPES, index=SHAPES.index(SwapConfig.shape_b), key="swap_shape_b")
-    epochs = c1.slider("Epochs", 1, 40, 20, key="swap_epochs")
+    epochs = c1.slider("Epochs", 1, 40, SwapConfig().train.epochs, key="swap_epochs")
     n_train = c2.select_slider("Training sprites per shape", [200, 500, 1000, 2000, 4000], 4000, key="swap_n_train")
     if st.button("Train shared-encoder model and baseline", key="swap_train"):
-        bar = st.progress(0.0, text="rendering sprites ...")
         try:
-            config = SwapConfig(shape_a=shape_a, shape_b=shape_b, epochs=epochs, n_train=n_train)
-            stages = ["shared encoder", "separate autoencoders"]
-
-            def progress(stage, epoch, total):
-                bar.progress((stages.index(stage) * total + epoch) / (2 * total), text=f"{stage}: step {epoch}/{total}")
-
-            out = save_swap(train_swap(config, progress))
-            st.success(f"Saved to {out}")
-            st.rerun()
+            config = SwapConfig.make(shape_a=shape_a, shape_b=shape_b, epochs=epochs, n_train=n_train)
         except ExplorerError as exc:
             st.error(str(exc))
+            st.stop()
+        trained = run_with_progress(train_swap, config, "swap", list(STAGES))
+        if trained is not None:
+            save_swap(trained)
+            st.rerun()

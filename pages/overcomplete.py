@@ -3,10 +3,22 @@
 import streamlit as st
 
 from explorer.errors import ExplorerError
-from explorer.experiments.overcomplete import (KIND_LABELS, LABELS, RESULTS, OvercompleteConfig,
-                                               default_overcomplete_dir, finding, load_overcomplete,
-                                               overcomplete_table, probe_sets, reconstruction_rows, save_overcomplete,
-                                               train_overcomplete)
+from explorer.experiments.base import RESULTS
+from explorer.experiments.overcomplete import (
+    KIND_LABELS,
+    LABELS,
+    OVERCOMPLETE_MODELS,
+    OvercompleteConfig,
+    default_overcomplete_dir,
+    finding,
+    load_overcomplete,
+    overcomplete_table,
+    probe_sets,
+    reconstruction_rows,
+    save_overcomplete,
+    train_overcomplete,
+)
+from explorer.ui.runs import cancelled_notice, run_with_progress
 from explorer.ui.navigation import page_start
 from explorer.ui.state import cached_dataset, show_row, sidebar
 
@@ -18,7 +30,7 @@ def cached_run(path: str, mtime: float):
 
 @st.cache_resource(show_spinner="Preparing the inputs ...", max_entries=4)
 def cached_probes(seed: int, n_probe: int):
-    return probe_sets(OvercompleteConfig(seed=seed, n_probe=n_probe), cached_dataset("mnist5k"))
+    return probe_sets(OvercompleteConfig.make(seed=seed, n_probe=n_probe), cached_dataset("mnist5k"))
 
 
 page_start()
@@ -30,9 +42,7 @@ st.caption("A code wider than the 784 pixels could simply copy its input (the id
            "noise on the input (denoising). A model that learned the identity reconstructs inputs that are not "
            "digits as well as digits; one that learned digits does not.")
 
-if st.session_state.get("oc_job") == "running":  # the run that trained was stopped by a click (Cancel or any widget)
-    st.session_state["oc_job"] = "cancelled"
-    st.warning("Training cancelled; nothing was saved.")
+cancelled_notice("oc")
 
 path = default_overcomplete_dir()
 results_file = path / RESULTS
@@ -44,7 +54,7 @@ else:
     except ExplorerError as exc:
         st.error(str(exc))
         st.stop()
-    c = run.config
+    c, t = run.config, run.config.train
     st.subheader("Finding")
     for line in finding(run.results):
         st.markdown(f"- {line}")
@@ -59,12 +69,12 @@ else:
                f"digits with their pixels moved by one fixed permutation. Photos: crops of scikit-image's bundled "
                f"photographs. Active fraction: share of code units non-zero per held-out digit; dead units: never "
                f"non-zero on any; live: the rest. "
-               f"Code width {c.width}, {c.steps:,} steps of batch {c.batch_size} each, L1 weight {c.l1_weight}, "
+               f"Code width {c.width}, {t.steps:,} steps of batch {t.batch_size} each, L1 weight {c.l1_weight}, "
                f"{c.noise} noise {c.noise_level}.")
 
     st.subheader("Reconstructions")
     shown = st.slider("Images per row", 4, 12, 8, key="oc_n")
-    rows = reconstruction_rows(run, cached_probes(c.seed, c.n_probe), shown)
+    rows = reconstruction_rows(run, cached_probes(t.seed, c.n_probe), shown)
     for kind, images in rows.items():
         st.markdown(f"**{KIND_LABELS[kind]}**")
         for label, row in images.items():
@@ -75,26 +85,15 @@ with st.expander("Retrain the four models (about 6 minutes on one CPU core at 3,
     defaults = OvercompleteConfig()
     c1, c2 = st.columns(2)
     width = c1.select_slider("Code width", [1024, 1536, 2048], defaults.width, key="oc_width")
-    steps = c2.select_slider("Steps (each model)", [300, 1000, 2000, 3000, 5000], defaults.steps, key="oc_steps")
+    steps = c2.select_slider("Steps (each model)", [300, 1000, 2000, 3000, 5000], defaults.train.steps,
+                             key="oc_steps")
     l1_weight = c1.select_slider("L1 weight (sparse)", [0.02, 0.05, 0.1, 0.2, 0.5], defaults.l1_weight, key="oc_l1")
     noise_level = c2.select_slider("Gaussian noise std (denoising)", [0.05, 0.1, 0.2, 0.3, 0.4], defaults.noise_level,
                                    key="oc_noise")
     if st.button("Train the plain, sparse, top-k and denoising AEs", key="oc_train"):
-        st.button("Cancel", key="oc_cancel", help="Stops training; nothing is saved.")
-        bar = st.progress(0.0, text="loading mnist5k ...")
-        try:
-            config = OvercompleteConfig(width=width, steps=steps, l1_weight=l1_weight, noise_level=noise_level)
-            stages = list(LABELS)
-
-            def progress(stage, done, total):
-                bar.progress((stages.index(stage) * total + done) / (len(stages) * total),
-                             text=f"{LABELS[stage]}: step {done:,}/{total:,}")
-
-            st.session_state["oc_job"] = "running"
-            trained = train_overcomplete(config, progress, dataset=cached_dataset("mnist5k"))
-            st.session_state["oc_job"] = "done"  # no st.* call between the last callback and here: the save completes
+        config = OvercompleteConfig.make(width=width, steps=steps, l1_weight=l1_weight, noise_level=noise_level)
+        trained = run_with_progress(train_overcomplete, config, "oc", OVERCOMPLETE_MODELS, LABELS,
+                                    dataset=cached_dataset("mnist5k"))
+        if trained is not None:
             save_overcomplete(trained)
             st.rerun()
-        except ExplorerError as exc:
-            st.session_state["oc_job"] = "failed"
-            st.error(str(exc))

@@ -4,8 +4,19 @@ import plotly.express as px
 import streamlit as st
 
 from explorer.errors import ExplorerError
-from explorer.experiments.pretrain import (LABELS_PER_CLASS, RESULTS_FILE, check_encoder, gap, load_results,
-                                           run_pretrain, save_results, summary)
+from explorer.experiments.pretrain import (
+    LABELS_PER_CLASS,
+    RUN_FOLDER,
+    PretrainConfig,
+    accuracy_curve,
+    check_encoder,
+    gap,
+    load_results,
+    run_pretrain,
+    save_results,
+    summary,
+)
+from explorer.ui.runs import cancelled_notice, run_with_progress
 from explorer.ui.navigation import page_start
 from explorer.ui.state import sidebar
 
@@ -14,6 +25,7 @@ st.title("Pre-train")
 st.caption("Encoder + linear head, trained on a few labels per class from the train split and scored on the "
            "held-out split. Pre-trained: the autoencoder's encoder; random: the same network, fresh weights. "
            "Frozen: only the head learns (a linear probe); fine-tuned: the probe, then encoder and head together.")
+cancelled_notice("pretrain")
 sel = sidebar()
 if sel is None:
     st.stop()
@@ -27,17 +39,20 @@ except ExplorerError as exc:
 
 with st.expander("Recompute"):
     cols = st.columns(3)
-    steps = cols[0].number_input("Adam steps per stage", 10, 2000, 300, 10, key="pretrain_steps")
-    n_seeds = cols[1].number_input("Label draws (seeds)", 1, 5, 3, key="pretrain_seeds")
-    cols[2].caption(f"Writes {RESULTS_FILE} beside the checkpoint. A few minutes on a CPU.")
+    defaults = PretrainConfig()
+    steps = cols[0].number_input("Adam steps per stage", 10, 2000, defaults.train.steps, 10, key="pretrain_steps")
+    n_seeds = cols[1].number_input("Label draws (seeds)", 1, 5, defaults.seeds, key="pretrain_seeds")
+    cols[2].caption(f"Writes {RUN_FOLDER}/ inside the checkpoint. A few minutes on a CPU.")
     run = st.button("Recompute", key="pretrain_run")
+frame = None
 if run:
-    bar = st.progress(0.0, "starting ...")
-    frame = run_pretrain(sel.model, sel.dataset, LABELS_PER_CLASS, seeds=tuple(range(int(n_seeds))), steps=int(steps),
-                         progress=lambda f, msg: bar.progress(f, msg))
-    save_results(frame, sel.path, {"steps": int(steps), "seeds": int(n_seeds)})
-    bar.empty()
-else:
+    config = PretrainConfig.make(steps=int(steps), seeds=int(n_seeds))
+    frame = run_with_progress(lambda c, progress: run_pretrain(sel.model, sel.dataset, LABELS_PER_CLASS,
+                                                              tuple(range(c.seeds)), c.train.steps, progress),
+                              config, "pretrain")
+    if frame is not None:
+        save_results(frame, sel.path, config)
+if frame is None:
     frame = load_results(sel.path)
 if frame is None:
     st.info(f"No stored result for {sel.path.name} yet: open **Recompute** and press the button.")
@@ -54,10 +69,8 @@ if "10" in table.index:
                 f"{100 * g['fine-tuned']:+.1f} points vs random init")
     m[2].metric("Best pre-trained vs best random", f"{100 * g['best']:+.1f} points")
 
-means = frame.groupby(["labels_per_class", "init", "mode"], sort=False)["accuracy"].agg(["mean", "std"]).reset_index()
-means["classifier"] = means["init"] + ", " + means["mode"]
-fig = px.line(means, x="labels_per_class", y="mean", error_y="std", color="init", line_dash="mode", markers=True,
-              labels={"labels_per_class": "labels per class", "mean": "held-out accuracy"},
+fig = px.line(accuracy_curve(frame), x="labels_per_class", y="mean", error_y="std", color="init", line_dash="mode",
+              markers=True, labels={"labels_per_class": "labels per class", "mean": "held-out accuracy"},
               category_orders={"labels_per_class": list(table.index)})
 fig.update_yaxes(range=[0, 1], tickformat=".0%")
 st.plotly_chart(fig, key="pretrain_chart")

@@ -6,10 +6,25 @@ import torch
 
 from explorer.datasets.sprites import FACTOR_NAMES, image_keys
 from explorer.errors import ExplorerError
-from explorer.experiments.disentangle import (METHODS, ClampToMean, DisentangleConfig, clamp_penalty, dcign_loss,
-                                              eval_set, free_mask, group_mig, load_disentangle, mig, one_factor_batches,
-                                              save_disentangle, train_disentangle, traversal, unit_layout, unit_names,
-                                              validation_set)
+from explorer.experiments.disentangle import (
+    DISENTANGLE_MODELS,
+    ClampToMean,
+    DisentangleConfig,
+    clamp_penalty,
+    dcign_loss,
+    eval_set,
+    free_mask,
+    group_mig,
+    load_disentangle,
+    mig,
+    one_factor_batches,
+    save_disentangle,
+    train_disentangle,
+    traversal,
+    unit_layout,
+    unit_names,
+    validation_set,
+)
 from explorer.train import evaluate_loss
 
 
@@ -113,7 +128,7 @@ def test_group_mig_scores_a_perfect_code_in_dcigns_layout_near_one_where_mig_can
 
 
 def test_dcign_loss_terms_and_tiny_run_round_trip(tmp_path):
-    config = DisentangleConfig(n_batches=10, batch_size=16, epochs=1, n_eval=200)
+    config = DisentangleConfig.make(n_batches=10, batch_size=16, epochs=1, n_eval=200)
     images, varying, _ = one_factor_batches(2, 16, seed=0)
     from explorer.experiments.disentangle import _vae
 
@@ -144,7 +159,7 @@ def test_dcign_loss_terms_and_tiny_run_round_trip(tmp_path):
 
 def test_evaluation_and_validation_sprites_are_no_training_sprites():
     config = DisentangleConfig()
-    images, _, _ = one_factor_batches(config.n_batches, config.batch_size, config.size, config.seed)
+    images, _, _ = one_factor_batches(config.n_batches, config.train.batch_size, config.size, config.train.seed)
     train = set(image_keys(images.flatten(0, 1).numpy()))
     x_eval, _ = eval_set(config)
     evaluation, validation = set(image_keys(x_eval.numpy())), set(image_keys(validation_set(config).numpy()))
@@ -155,9 +170,10 @@ def test_evaluation_and_validation_sprites_are_no_training_sprites():
 def test_one_recipe_for_all_three_models():
     """DC-IGN used to run its own loop (Adam, constant rate, last epoch) while the VAEs went through fit and
     were picked on their own training images; now all three share fit's recipe and a real validation split."""
-    config = DisentangleConfig(n_batches=10, batch_size=8, epochs=3, n_eval=100, n_val=60, lr=0.1)  # lr: passes vary
+    # lr 0.1: the validation passes vary
+    config = DisentangleConfig.make(n_batches=10, batch_size=8, epochs=3, n_eval=100, n_val=60, lr=0.1)
     run = train_disentangle(config)
-    recipes = {m: run.results["methods"][m]["recipe"] for m in METHODS}
+    recipes = {m: run.results["methods"][m]["recipe"] for m in DISENTANGLE_MODELS}
     shared = ("optimizer", "schedule", "lr", "steps", "ema", "images_per_step", "validation_images",
               "validation_passes", "weight_decay")
     for key in shared:
@@ -166,7 +182,7 @@ def test_one_recipe_for_all_three_models():
     assert recipes["dc-ign"]["step_sample"] == "one one-factor batch"
     x_val = validation_set(config)
     for m, r in recipes.items():
-        kept = evaluate_loss(run.models[m], x_val, seed=config.seed)["loss"]  # the same draws as fit's passes
+        kept = evaluate_loss(run.models[m], x_val, seed=config.train.seed)["loss"]  # the same draws as fit's passes
         assert kept == pytest.approx(min(r["validation_losses"]), rel=1e-5), m
         assert r["best_validation_loss"] == min(r["validation_losses"])
         assert r["validation_losses"].index(min(r["validation_losses"])) == r["best_step"] - 1  # a pass per step

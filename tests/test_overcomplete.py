@@ -8,14 +8,25 @@ import torch
 from explorer.cli import main
 from explorer.errors import ExplorerError
 from explorer.evaluate import evenly_spaced
-from explorer.experiments.overcomplete import (KINDS, METHODS, OvercompleteConfig, copied_kinds,
-                                               evaluate_overcomplete, finding, load_overcomplete, model_config,
-                                               nondigit_ratio, overcomplete_table, probe_sets, save_overcomplete,
-                                               train_overcomplete)
+from explorer.experiments.overcomplete import (
+    KINDS,
+    OVERCOMPLETE_MODELS,
+    OvercompleteConfig,
+    copied_kinds,
+    evaluate_overcomplete,
+    finding,
+    load_overcomplete,
+    model_config,
+    nondigit_ratio,
+    overcomplete_table,
+    probe_sets,
+    save_overcomplete,
+    train_overcomplete,
+)
 from explorer.models import build_model
 from explorer.models.base import Autoencoder, ModelConfig
 
-SHORT = OvercompleteConfig(steps=300, n_probe=100)  # width 1024 as shipped; a tenth of the steps
+SHORT = OvercompleteConfig.make(steps=300, n_probe=100)  # width 1024 as shipped; a tenth of the steps
 
 
 class Copy(Autoencoder):
@@ -56,7 +67,7 @@ def test_probe_sets_are_fixed_and_in_range(probes, mnist5k):
 
 
 def test_a_copy_scores_zero_and_reproduces_every_kind(probes):
-    results = evaluate_overcomplete({m: Copy() for m in METHODS}, probes)
+    results = evaluate_overcomplete({m: Copy() for m in OVERCOMPLETE_MODELS}, probes)
     assert all(v == 0 for v in results["methods"]["plain"]["sse"].values())
     assert copied_kinds(results, "plain") == [k for k in KINDS if k != "digits"]
     refs = results["references"]
@@ -65,7 +76,7 @@ def test_a_copy_scores_zero_and_reproduces_every_kind(probes):
 
 
 def test_the_four_share_one_architecture():
-    models = {m: build_model(model_config(m, SHORT)) for m in METHODS}
+    models = {m: build_model(model_config(m, SHORT)) for m in OVERCOMPLETE_MODELS}
     shapes = {m: {k: tuple(v.shape) for k, v in model.state_dict().items()} for m, model in models.items()}
     assert shapes["plain"] == shapes["sparse"] == shapes["top-k"] == shapes["denoising"]
     assert max(v[0] for v in shapes["plain"].values() if len(v) == 2) == 1024  # the code is the one hidden layer
@@ -79,7 +90,7 @@ def test_the_four_share_one_architecture():
 
 def test_short_run_shows_the_experiment(run):
     m, refs = run.results["methods"], run.results["references"]
-    assert list(m) == list(METHODS)
+    assert list(m) == list(OVERCOMPLETE_MODELS)
     # the regularisers cost held-out digit error ...
     assert m["plain"]["sse"]["digits"] < min(m["sparse"]["sse"]["digits"], m["denoising"]["sse"]["digits"])
     # ... and L1 makes the code sparser
@@ -93,16 +104,17 @@ def test_short_run_shows_the_experiment(run):
     assert list(table.index[:4]) == ["plain", "sparse (L1)", "sparse (top-k, a quarter)", "denoising"]
     assert "uniform noise" in table.columns
     assert m["top-k"]["active_fraction"] <= 0.25  # the top-k code: a quarter of its units at most
-    assert run.results["config"]["steps"] == 300
+    assert run.config.train.steps == 300
 
 
 def test_save_load_round_trip(run, probes, tmp_path):
     out = save_overcomplete(run, tmp_path / "oc")
-    assert sorted(p.name for p in out.iterdir()) == ["denoising", "plain", "results.json", "sparse", "top-k"]
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "denoising", "plain", "results.json", "sparse",
+                                                     "top-k"]
     loaded = load_overcomplete(out)
     assert loaded.config == run.config and loaded.results == json.loads(json.dumps(run.results))
     x = probes["noise"][:16]
-    for method in METHODS:  # the results were measured on the float16 weights that are stored
+    for method in OVERCOMPLETE_MODELS:  # the results were measured on the float16 weights that are stored
         assert torch.equal(loaded.models[method](x), run.models[method](x))
     assert loaded.models["denoising"].config.relu_code is True
 
@@ -124,13 +136,13 @@ def test_missing_and_corrupt_results_say_so_in_one_line(tmp_path, run):
 ])
 def test_bad_config_is_one_line(bad, message):
     with pytest.raises(ExplorerError, match=message) as exc:
-        OvercompleteConfig(**bad)
+        OvercompleteConfig.make(**bad)
     assert "\n" not in str(exc.value)
 
 
 def test_cancel_stops_training(mnist5k):
     with pytest.raises(ExplorerError, match="cancelled"):
-        train_overcomplete(OvercompleteConfig(width=800, steps=30, n_probe=10), lambda *a: True, dataset=mnist5k)
+        train_overcomplete(OvercompleteConfig.make(width=800, steps=30, n_probe=10), lambda *a: True, dataset=mnist5k)
 
 
 def test_cli_trains_saves_and_prints_the_table(tmp_path, capsys):

@@ -5,7 +5,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer.experiments.overcomplete import KINDS, METHODS, default_overcomplete_dir, finding, load_overcomplete
+from explorer.experiments.overcomplete import (
+    KINDS,
+    OVERCOMPLETE_MODELS,
+    default_overcomplete_dir,
+    finding,
+    load_overcomplete,
+)
 from tests.apptest import open_app_page
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
@@ -29,7 +35,8 @@ def test_page_shows_the_table_the_finding_and_the_images():
     assert finding(results)[0] in shown  # the finding, computed from the stored numbers
     assert f"{results['methods']['plain']['sse']['digits']:.2f}" in shown
     n_images = len(at.get("image"))
-    assert n_images == len(KINDS) * (1 + len(METHODS))  # per kind: the inputs, then each model's reconstruction
+    # per kind: the inputs, then each model's reconstruction
+    assert n_images == len(KINDS) * (1 + len(OVERCOMPLETE_MODELS))
     at.slider(key="oc_n").set_value(4).run()
     assert not at.exception and len(at.get("image")) == n_images
 
@@ -58,5 +65,5 @@ def test_retrain_button_writes_results(tmp_path, monkeypatch):
     at.select_slider(key="oc_steps").set_value(300)
     at.button(key="oc_train").click().run()
     assert not at.exception and not at.error
-    assert load_overcomplete(default_overcomplete_dir(tmp_path)).config.steps == 300
+    assert load_overcomplete(default_overcomplete_dir(tmp_path)).config.train.steps == 300
     assert at.dataframe and "No over-complete results" not in " ".join(i.value for i in at.info)

@@ -39,7 +39,7 @@ def test_recompute_writes_the_result_beside_the_checkpoint(tiny_root):
     at.number_input(key="pretrain_seeds").set_value(1)
     at.button(key="pretrain_run").click().run()
     assert not at.exception and not at.error
-    assert (tiny_root / "digits" / "mlp-ae-d4" / "pretrain.json").is_file()
+    assert (tiny_root / "digits" / "mlp-ae-d4" / "pretrain" / "results.json").is_file()  # the run folder
     assert list(at.dataframe[0].value.index) == ["1", "5", "10", "50", "all"]
     at.sidebar.selectbox(key="checkpoint").set_value("pca-d4").run()
     assert not at.exception

@@ -7,7 +7,17 @@ import pytest
 
 from explorer.checkpoints import save_checkpoint
 from explorer.errors import ExplorerError
-from explorer.experiments.pretrain import gap, labelled_subset, load_results, run_pretrain, save_results, summary
+from explorer.experiments.base import load_run
+from explorer.experiments.pretrain import (
+    PretrainConfig,
+    accuracy_curve,
+    gap,
+    labelled_subset,
+    load_results,
+    run_pretrain,
+    save_results,
+    summary,
+)
 from explorer.models import ModelConfig, build_model
 from explorer.train import TrainConfig, fit
 
@@ -49,12 +59,28 @@ def test_pretraining_beats_random_init_at_few_labels(frame):
     assert set(frame.n_labels) == {100}
 
 
+def test_accuracy_curve_is_the_mean_and_spread_over_label_draws(frame):
+    curve = accuracy_curve(frame)
+    assert len(curve) == 4  # one budget x 2 inits x 2 modes
+    row = curve[(curve["init"] == "pre-trained") & (curve["mode"] == "frozen")].iloc[0]
+    draws = frame[(frame["init"] == "pre-trained") & (frame["mode"] == "frozen")]["accuracy"]
+    assert row["mean"] == pytest.approx(draws.mean()) and row["std"] == pytest.approx(draws.std())
+    assert row["classifier"] == "pre-trained, frozen"
+    assert summary(frame).loc["10", "pre-trained, frozen"] == pytest.approx(row["mean"])
+
+
+def test_a_cancelled_run_stops(pretrained, small):
+    with pytest.raises(ExplorerError, match="cancelled"):
+        run_pretrain(pretrained, small, labels_per_class=(1,), seeds=(0,), steps=5, progress=lambda *report: True)
+
+
 def test_results_are_stored_beside_the_checkpoint(frame, pretrained, tmp_path):
     ckpt = save_checkpoint(pretrained, tmp_path / "mlp-ae-d16", {"dataset": "mnist5k"})
     assert load_results(ckpt) is None
-    path = save_results(frame, ckpt, {"steps": 150})
-    assert path.name == "pretrain.json" and not list(ckpt.glob(".pretrain.json.*"))
+    path = save_results(frame, ckpt, PretrainConfig.make(steps=150, seeds=2))
+    assert path == ckpt / "pretrain" and not list(ckpt.glob(".pretrain.tmp-*"))
     assert load_results(ckpt).equals(frame)
+    assert PretrainConfig.from_dict(load_run(path, "pretrain").config).train.steps == 150
     save_checkpoint(build_model(pretrained.config), ckpt)  # other weights: the stored result is stale
     assert load_results(ckpt) is None
 

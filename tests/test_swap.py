@@ -6,10 +6,24 @@ import torch
 
 from explorer.datasets.sprites import BASE_RADIUS, image_keys, render
 from explorer.errors import ExplorerError
-from explorer.experiments.swap import (FLOOR, MIN_ANISOTROPY, SwapConfig, SwapRun, TwoDecoderAE, angle_difference,
-                                       default_swap_dir, domain_factors, evaluate_swap, held_out_set, image_pose,
-                                       load_swap, pose_errors, save_swap, training_pairs)
-from explorer.train import TrainConfig, fit
+from explorer.experiments.swap import (
+    FLOOR,
+    MIN_ANISOTROPY,
+    SwapConfig,
+    SwapRun,
+    TwoDecoderAE,
+    angle_difference,
+    default_swap_dir,
+    domain_factors,
+    evaluate_swap,
+    held_out_set,
+    image_pose,
+    load_swap,
+    pose_errors,
+    save_swap,
+    training_pairs,
+)
+from explorer.train import fit
 
 
 def one(shape, **factors):
@@ -30,7 +44,8 @@ def test_pose_follows_the_known_factors():
     for degrees in (20, 70, 130):  # an ellipse's axis turns with its rotation (mod 180)
         a0 = image_pose(one("ellipse", rotation=0.0))["angle"]
         a1 = image_pose(one("ellipse", rotation=np.radians(degrees)))["angle"]
-        assert angle_difference(a1, a0)[0] == pytest.approx(angle_difference(np.array([degrees]), np.array([0]))[0], abs=3)
+        turned = angle_difference(np.array([degrees]), np.array([0]))[0]
+        assert angle_difference(a1, a0)[0] == pytest.approx(turned, abs=3)
 
 
 def test_square_orientation_is_undefined_and_skipped():
@@ -67,11 +82,11 @@ def test_shared_model_has_one_encoder_and_unpaired_batches():
 
 @pytest.mark.slow
 def test_shared_encoder_swap_keeps_position():
-    config = SwapConfig(n_train=2000, n_test=200, epochs=12)  # heart -> ellipse: 8 epochs left it at 3.8 px
+    config = SwapConfig.make(n_train=2000, n_test=200, epochs=12)  # heart -> ellipse: 8 epochs left it at 3.8 px
     torch.manual_seed(0)
     model = TwoDecoderAE(config, shared=True)
     untrained = TwoDecoderAE(config, shared=True)
-    fit(model, *training_pairs(config), TrainConfig(epochs=config.epochs, batch_size=64, lr=2e-3, device="cpu"))
+    fit(model, *training_pairs(config), config.train)
     x_a, ideal = held_out_set(config)
     swapped, random_pose = pose_errors(model.swap(x_a), ideal), pose_errors(untrained.swap(x_a), ideal)
     assert swapped["position_px"] < 3.0, swapped
@@ -130,7 +145,7 @@ def test_floor_row_is_the_target_against_itself_and_its_orientation_is_measurabl
 
 
 def test_save_load_round_trip(tmp_path):
-    config = SwapConfig(n_train=8, n_test=4, epochs=1)
+    config = SwapConfig.make(n_train=8, n_test=4, epochs=1)
     run = SwapRun(config, TwoDecoderAE(config, True), TwoDecoderAE(config, False), {"rows": {}, "n_test": 4})
     out = save_swap(run, tmp_path / config.name)
     assert sorted(p.name for p in out.iterdir()) == ["baseline.safetensors", "config.json", "model.safetensors",

@@ -16,6 +16,7 @@ import torch
 from explorer.datasets import Dataset
 from explorer.errors import ExplorerError
 from explorer.evaluate import decode_all, encode_all
+from explorer.experiments.base import Experiment, register
 from explorer.models.base import Autoencoder
 
 
@@ -125,3 +126,7 @@ def class_transfer(model: Autoencoder, dataset: Dataset, from_class: int, to_cla
         return float((knn.predict(encode_all(model, edited).numpy()) == to_class).mean())
 
     return TransferResult(strength, rate(strength), rate(0.0), len(x))
+
+
+# A page on any checkpoint's codes: nothing to train or store, so no CLI command.
+register(Experiment("analogies", "Analogies", ":material/calculate:", "analogies", order=50))

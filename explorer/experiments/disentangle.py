@@ -27,9 +27,8 @@ degrees, an ellipse's modulo 180: what the image shows), none of them a training
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,54 +37,60 @@ import torch
 from sklearn.metrics import mutual_info_score
 from torch import nn
 
-from explorer.atomic import atomic_write_dir
-from explorer.checkpoints import checkpoint_root, load_checkpoint, save_checkpoint
+from explorer.checkpoints import checkpoint_root
 from explorer.datasets.sprites import FACTOR_NAMES, FACTOR_VALUES, distinct_factors, render
 from explorer.errors import ExplorerError
 from explorer.evaluate import decode_all, encode_all
+from explorer.experiments.base import (
+    Experiment,
+    ExperimentConfig,
+    Progress,
+    as_progress,
+    check_train,
+    corrupt,
+    load_run,
+    register,
+    save_run,
+)
 from explorer.models import ModelConfig, build_model
 from explorer.models.likelihood import bernoulli_nll
 from explorer.models.vae import VAE, gaussian_kl
 from explorer.train import TrainConfig, fit
 
-METHODS = ("dc-ign", "vae", "beta-vae")
-RESULTS = "results.json"
+DISENTANGLE_MODELS = ("dc-ign", "vae", "beta-vae")  # the three models compared, one run folder each
 
 
 @dataclass
-class DisentangleConfig:
-    factor_units: dict[str, int] = field(default_factory=lambda: {"shape": 2, "scale": 1, "rotation": 2, "x": 1, "y": 1})
+class DisentangleConfig(ExperimentConfig):
+    factor_units: dict[str, int] = field(default_factory=lambda: {"shape": 2, "scale": 1, "rotation": 2, "x": 1,
+                                                                  "y": 1})
     channels: tuple[int, ...] = (16, 32, 64)
     size: int = 32
     n_batches: int = 300  # one-factor batches rendered once; the VAEs train on the same images
-    batch_size: int = 32
-    epochs: int = 20
-    lr: float = 1e-3
+    # batch_size: images per one-factor batch (DC-IGN takes one batch per step, the VAEs as many shuffled images);
+    # epochs: passes over the n_batches batches
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=20, batch_size=32, lr=1e-3, device="cpu"))
     clamp_weight: float = 5.0  # strength of the pull of clamped units towards their batch mean
     beta: float = 4.0  # the beta-VAE's KL weight (the plain VAE and DC-IGN use 1)
     n_eval: int = 3000  # freshly sampled sprites for MIG and the heat map
     n_val: int = 500  # freshly sampled sprites for model selection, neither training nor evaluation ones
     bins: int = 20  # histogram bins per code unit for MIG
-    seed: int = 0
 
     def __post_init__(self):
         self.channels = tuple(self.channels)
         unknown = set(self.factor_units) - set(FACTOR_NAMES)
         if unknown or any(n < 1 for n in self.factor_units.values()):
             raise ExplorerError(f"factor_units must map factors from {FACTOR_NAMES} to positive unit counts")
-        sizes = (self.n_batches, self.batch_size - 1, self.epochs, self.n_eval, self.n_val, self.bins - 1)
-        if min(sizes) < 1 or self.lr <= 0:
-            raise ExplorerError("n_batches, epochs, n_eval, n_val must be positive, batch_size and bins at least 2, "
-                                "lr > 0")
+        if self.train.steps is not None or self.train.epochs is None:
+            raise ExplorerError("the disentanglement budget is epochs over the one-factor batches, not steps")
+        sizes = (self.n_batches, self.train.batch_size - 1, self.n_eval, self.n_val, self.bins - 1)
+        if min(sizes) < 1:
+            raise ExplorerError("n_batches, n_eval, n_val must be positive, batch_size and bins at least 2")
+        check_train(self.train)
 
     @property
     def dim(self) -> int:
         return sum(self.factor_units.values())
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "DisentangleConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
 
 
 def unit_layout(factor_units: dict[str, int]) -> dict[str, list[int]]:
@@ -121,7 +126,8 @@ class ClampToMean(torch.autograd.Function):
 
 
 def clamp_penalty(z: torch.Tensor, free: torch.Tensor, weight: float) -> torch.Tensor:
-    """The explicit penalty whose gradient ClampToMean applies: weight / 2 * mean_i ||z_i - mean||^2 on clamped units."""
+    """The explicit penalty whose gradient ClampToMean applies: weight / 2 * mean_i ||z_i - mean||^2 on clamped
+    units."""
     deviation = (z - z.mean(0, keepdim=True).detach()) * (~free)
     return 0.5 * weight * deviation.pow(2).sum(1).mean()
 
@@ -172,12 +178,12 @@ def one_factor_batches(n_batches: int, batch_size: int, size: int = 32, seed: in
 
 def _training_factors(config: DisentangleConfig) -> dict[str, np.ndarray]:
     """Every training sprite's factors, flat: what evaluation and validation sprites must not be."""
-    values = one_factor_factors(config.n_batches, config.batch_size, config.seed)[1]
+    values = one_factor_factors(config.n_batches, config.train.batch_size, config.train.seed)[1]
     return {k: v.reshape(-1) for k, v in values.items()}
 
 
 def _eval_factors(config: DisentangleConfig) -> dict[str, np.ndarray]:
-    return distinct_factors(config.n_eval, config.seed + 1000, _training_factors(config))
+    return distinct_factors(config.n_eval, config.train.seed + 1000, _training_factors(config))
 
 
 def eval_set(config: DisentangleConfig) -> tuple[torch.Tensor, dict[str, np.ndarray]]:
@@ -189,7 +195,8 @@ def eval_set(config: DisentangleConfig) -> tuple[torch.Tensor, dict[str, np.ndar
 
 def validation_set(config: DisentangleConfig) -> torch.Tensor:
     """n_val freshly sampled sprites for model selection: neither training nor evaluation sprites."""
-    factors = distinct_factors(config.n_val, config.seed + 2000, [_training_factors(config), _eval_factors(config)])
+    seen = [_training_factors(config), _eval_factors(config)]
+    factors = distinct_factors(config.n_val, config.train.seed + 2000, seen)
     return torch.from_numpy(render(factors, config.size))
 
 
@@ -223,30 +230,28 @@ class DCIGN(nn.Module):
 
 
 def train_model(config: DisentangleConfig, method: str, images: torch.Tensor, varying: list[str],
-                x_val: torch.Tensor, progress=None) -> tuple[VAE, dict]:
+                x_val: torch.Tensor, progress: Progress | None = None) -> tuple[VAE, dict]:
     """One recipe for all three methods: fit with the same steps (epochs x n_batches), learning rate,
     schedule and validation passes over the same images, keeping the best validation pass on x_val (each
     model's own VAE objective). DC-IGN takes one one-factor batch per step, a VAE batch_size shuffled
     images. Returns the model and the recipe as run (for the results, the page and the README)."""
-    torch.manual_seed(config.seed)
+    progress = as_progress(progress)
+    torch.manual_seed(config.train.seed)
     vae = _vae(config, config.beta if method == "beta-vae" else 1.0)
     if method == "dc-ign":
         layout = unit_layout(config.factor_units)
         usable = [i for i, f in enumerate(varying) if f in layout]  # a batch varying a factor without units: skip
         model, x_train, batch = DCIGN(vae, [varying[i] for i in usable], layout, config.clamp_weight), images[usable], 1
     else:
-        model, x_train, batch = vae, images.flatten(0, 1), config.batch_size  # (n_batches * B, 1, H, W)
-    train = TrainConfig(steps=config.epochs * config.n_batches, batch_size=batch, lr=config.lr, seed=config.seed,
-                        device="cpu")
-    cbs = [lambda log: progress(method, log.step, log.steps)] if progress else []
-    result = fit(model, x_train, x_val, train, cbs)
-    if result.cancelled:
-        raise ExplorerError("training cancelled")
+        model, x_train, batch = vae, images.flatten(0, 1), config.train.batch_size  # (n_batches * B, 1, H, W)
+    train = replace(config.train, steps=config.train.epochs * config.n_batches, epochs=None, batch_size=batch)
+    result = fit(model, x_train, x_val, train, [progress.fit_callback(method)])
+    progress.check()
     losses = [log.val_loss for log in result.history]
     recipe = {
         "optimizer": "AdamW", "weight_decay": train.weight_decay if model.decays else 0.0,
-        "schedule": "cosine", "lr": config.lr, "steps": result.steps, "ema": train.ema,
-        "images_per_step": config.batch_size,
+        "schedule": "cosine", "lr": train.lr, "steps": result.steps, "ema": train.ema,
+        "images_per_step": config.train.batch_size,
         "step_sample": "one one-factor batch" if method == "dc-ign" else "shuffled images",
         "validation_images": len(x_val), "validation_passes": len(losses),
         "selected_on": f"own VAE objective on the validation sprites (recon + {vae.config.beta:g} * KL, no clamp)",
@@ -278,7 +283,8 @@ def mutual_information(codes: np.ndarray, factors: dict[str, np.ndarray], bins: 
     return out
 
 
-def mig(codes: np.ndarray, factors: dict[str, np.ndarray], bins: int = 20) -> tuple[float, dict[str, float], np.ndarray]:
+def mig(codes: np.ndarray, factors: dict[str, np.ndarray], bins: int = 20
+        ) -> tuple[float, dict[str, float], np.ndarray]:
     """Mutual information gap: mean over factors of (best unit - second-best unit) normalised MI.
     Returns (score, gap per factor, the normalised MI matrix)."""
     mi = mutual_information(codes, factors, bins)
@@ -350,18 +356,19 @@ def traversal(model: VAE, x0: torch.Tensor, codes: np.ndarray, steps: int = 9, q
 @dataclass
 class DisentangleRun:
     config: DisentangleConfig
-    models: dict[str, VAE]  # keyed by METHODS
+    models: dict[str, VAE]  # keyed by DISENTANGLE_MODELS
     results: dict
 
 
 def train_disentangle(config: DisentangleConfig | None = None, progress=None) -> DisentangleRun:
     """Train DC-IGN, a VAE and a beta-VAE with one recipe on the same one-factor-batch images, then measure each.
-    progress(stage, step, steps) after every validation pass; returning True cancels."""
-    config = config or DisentangleConfig()
-    images, varying, _ = one_factor_batches(config.n_batches, config.batch_size, config.size, config.seed)
+    progress (a Progress, or a bare progress(stage, step, steps)) hears after every validation pass; cancelling it
+    stops the run."""
+    config, progress = config or DisentangleConfig(), as_progress(progress)
+    images, varying, _ = one_factor_batches(config.n_batches, config.train.batch_size, config.size, config.train.seed)
     x_val = validation_set(config)
     seconds, models, recipes = {}, {}, {}
-    for name in METHODS:
+    for name in DISENTANGLE_MODELS:
         start = time.perf_counter()
         models[name], recipes[name] = train_model(config, name, images, varying, x_val, progress)
         seconds[name] = time.perf_counter() - start
@@ -378,31 +385,20 @@ def default_disentangle_dir(root: str | Path | None = None) -> Path:
 
 
 def save_disentangle(run: DisentangleRun, out_dir: str | Path | None = None) -> Path:
-    """<out_dir>/{dc-ign,vae,beta-vae}/ as ordinary VAE checkpoints and <out_dir>/results.json; atomic."""
-    out_dir = Path(out_dir or default_disentangle_dir())
-    meta = {"dataset": "sprites", "experiment": "disentangle", "dataset_options": {"image_size": run.config.size}}
-
-    def write(tmp: Path):
-        for name, model in run.models.items():
-            save_checkpoint(model, tmp / name, {**meta, "method": name})
-        payload = {**run.results, "config": asdict(run.config)}
-        (tmp / RESULTS).write_text(json.dumps(payload, indent=2))
-
-    atomic_write_dir(out_dir, write)
-    return out_dir
+    """The run folder: {dc-ign,vae,beta-vae}/ as ordinary VAE checkpoints, config.json and results.json."""
+    meta = {"dataset": "sprites", "dataset_options": {"image_size": run.config.size}}
+    return save_run(out_dir or default_disentangle_dir(), "disentangle", run.config, run.results, models=run.models,
+                    meta=meta)
 
 
 def load_disentangle(ckpt_dir: str | Path | None = None) -> DisentangleRun:
-    ckpt_dir = Path(ckpt_dir or default_disentangle_dir())
-    if not (ckpt_dir / RESULTS).is_file():
-        raise ExplorerError(f"{ckpt_dir}: no disentanglement results there; train them with `explorer disentangle`")
+    stored = load_run(ckpt_dir or default_disentangle_dir(), "disentangle", "disentanglement results")
     try:
-        results = json.loads((ckpt_dir / RESULTS).read_text())
-        config = DisentangleConfig.from_dict(results["config"])
+        config = DisentangleConfig.from_dict(stored.config)
     except (ValueError, KeyError, TypeError) as exc:
-        raise ExplorerError(f"{ckpt_dir / RESULTS}: corrupt ({type(exc).__name__}); retrain it") from None
-    models = {name: load_checkpoint(ckpt_dir / name, (1, config.size, config.size))[0] for name in METHODS}
-    return DisentangleRun(config, models, results)
+        raise corrupt(stored.folder, "disentanglement results", exc) from None
+    models = {name: stored.model(name, (1, config.size, config.size)) for name in DISENTANGLE_MODELS}
+    return DisentangleRun(config, models, stored.results)
 
 
 def mig_table(results: dict) -> pd.DataFrame:
@@ -419,3 +415,20 @@ def mig_table(results: dict) -> pd.DataFrame:
     table = pd.DataFrame({m: column(r) for m, r in methods.items()})
     table.loc["held-out error (SSE)"] = [r["recon_sse"] for r in methods.values()]
     return table
+
+
+def reference_codes(run: DisentangleRun, method: str, n: int = 500) -> tuple[torch.Tensor, np.ndarray]:
+    """The first n evaluation sprites of the run's config and one model's codes of them (n, d): the sprites a
+    traversal starts from and the codes that set each unit's range."""
+    x, _ = eval_set(replace(run.config, n_eval=n))
+    return x, encode_all(run.models[method], x).numpy()
+
+
+register(Experiment(
+    "disentangle", "Disentangle", ":material/tune:", "disentangle", order=40,
+    help="DC-IGN against a VAE and a beta-VAE on sprites, scored by MIG", config=DisentangleConfig,
+    flag_help={"n_batches": "one-factor batches of training data", "beta": "the beta-VAE's beta",
+               "clamp_weight": "pull of the clamped units towards their batch mean", "n_eval": "sprites scored",
+               "n_val": "sprites for model selection", "bins": "histogram bins per unit for MIG", "size": "image side"},
+    run=train_disentangle, save=save_disentangle, report=lambda run: mig_table(run.results).to_string(),
+    default_dir=lambda config, root: default_disentangle_dir(root), shipped="sprites/experiments/disentangle"))

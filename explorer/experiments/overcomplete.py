@@ -23,20 +23,28 @@ the input's pattern, and a copy scores 0.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from explorer.atomic import atomic_write_dir
-from explorer.checkpoints import checkpoint_root, load_checkpoint, save_checkpoint
+from explorer.checkpoints import checkpoint_root
 from explorer.datasets import Dataset, load_dataset
 from explorer.datasets.sprites import render, sample_factors
 from explorer.errors import ExplorerError
 from explorer.evaluate import encode_all, evenly_spaced, reconstruct, reconstruction_errors
+from explorer.experiments.base import (
+    Experiment,
+    ExperimentConfig,
+    as_progress,
+    check_train,
+    corrupt,
+    load_run,
+    register,
+    save_run,
+)
 from explorer.metrics import active_fraction, dead_units
 from explorer.models import ModelConfig, build_model
 from explorer.models.base import Autoencoder
@@ -45,7 +53,7 @@ from explorer.train import TrainConfig, fit
 
 SHAPE = (1, 28, 28)
 PIXELS = 28 * 28
-METHODS = ("plain", "sparse", "top-k", "denoising")
+OVERCOMPLETE_MODELS = ("plain", "sparse", "top-k", "denoising")  # the four models compared, one folder each
 LABELS = {"plain": "plain", "sparse": "sparse (L1)", "top-k": "sparse (top-k, a quarter)", "denoising": "denoising"}
 KINDS = ("digits", "noise", "shuffled", "photos", "sprites")
 KIND_LABELS = {"digits": "held-out digits", "noise": "uniform noise", "shuffled": "shuffled-pixel digits",
@@ -54,15 +62,14 @@ REFERENCES = ("flat", "black")
 REFERENCE_LABELS = {"flat": "flat image at the input's mean", "black": "all-black image"}
 # Bundled with scikit-image (no download); grayscale crops of these stand in for "another dataset".
 PHOTOS = ("astronaut", "brick", "camera", "chelsea", "coffee", "coins", "grass", "gravel", "moon", "rocket")
-RESULTS = "results.json"
 
 
 @dataclass
-class OvercompleteConfig:
+class OvercompleteConfig(ExperimentConfig):
     width: int = 1024  # code units; more than the 784 pixels
-    steps: int = 3000  # the same optimisation steps for each model
-    batch_size: int = 64
-    lr: float = 2e-3
+    # the same steps, batch, lr and seed for each model, and no weight decay
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=3000, batch_size=64, lr=2e-3, weight_decay=0.0,
+                                                                   device="cpu"))
     # The regularisers' strengths were chosen on the validation split (never on held-out digits or non-digit
     # inputs), with the other defaults, from L1 0.02 / 0.05 / 0.1 / 0.2 (validation SSE 2.77 / 3.43 / 4.09 / 5.07;
     # dead units on validation 149 / 255 / 487 / 624 of 1024) and noise std 0.1 / 0.2 / 0.3 (SSE 4.45 / 7.68 /
@@ -73,13 +80,13 @@ class OvercompleteConfig:
     noise: str = "gaussian"  # the denoising model's corruption (explorer.noise)
     noise_level: float = 0.1
     n_probe: int = 500  # images of each non-digit kind
-    seed: int = 0
 
     def __post_init__(self):
         if self.width <= PIXELS:
             raise ExplorerError(f"width must exceed the {PIXELS} pixels for an over-complete code, got {self.width}")
-        if min(self.steps, self.batch_size, self.n_probe) < 1 or self.lr <= 0:
-            raise ExplorerError("steps, batch_size and n_probe must be positive integers and lr positive")
+        if self.n_probe < 1:
+            raise ExplorerError("n_probe must be a positive integer")
+        check_train(self.train)
         if self.l1_weight <= 0:
             raise ExplorerError(f"l1_weight must be positive (0 would make the sparse model the plain one), "
                                 f"got {self.l1_weight}")
@@ -89,16 +96,11 @@ class OvercompleteConfig:
             raise ExplorerError(f"noise_level {self.noise_level} out of range: a fraction in (0, 1] "
                                 f"(gaussian: a std in (0, 5])")
 
-    @classmethod
-    def from_dict(cls, d: dict) -> "OvercompleteConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
-
 
 @dataclass
 class OvercompleteRun:
     config: OvercompleteConfig
-    models: dict[str, Autoencoder]  # method -> model, in METHODS order
+    models: dict[str, Autoencoder]  # method -> model, in OVERCOMPLETE_MODELS order
     results: dict
 
 
@@ -114,7 +116,7 @@ def model_config(method: str, config: OvercompleteConfig) -> ModelConfig:
     if method == "denoising":
         return ModelConfig.create("denoising-ae", **common, noise=config.noise, noise_level=config.noise_level,
                                   relu_code=True)
-    raise ExplorerError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    raise ExplorerError(f"unknown method {method!r}; choose one of {', '.join(OVERCOMPLETE_MODELS)}")
 
 
 # ----- inputs ---------------------------------------------------------------------------------------------
@@ -139,18 +141,19 @@ def photo_crops(n: int, seed: int = 0) -> torch.Tensor:
 
 
 def probe_sets(config: OvercompleteConfig, dataset: Dataset | None = None) -> dict[str, torch.Tensor]:
-    """The inputs every model is scored on, kind -> (N, 1, 28, 28) in [0, 1]; fixed by config.seed."""
+    """The inputs every model is scored on, kind -> (N, 1, 28, 28) in [0, 1]; fixed by config.train.seed."""
     dataset = dataset or load_dataset("mnist5k")
     x_test = dataset.x_test
-    gen = torch.Generator().manual_seed(config.seed)
+    seed = config.train.seed
+    gen = torch.Generator().manual_seed(seed)
     perm = torch.randperm(PIXELS, generator=gen)  # one permutation for every image
     some = torch.from_numpy(evenly_spaced(len(x_test), config.n_probe))
     return {
         "digits": x_test,
         "noise": torch.rand((config.n_probe, *SHAPE), generator=gen),
         "shuffled": x_test[some].flatten(1)[:, perm].view(-1, *SHAPE),
-        "photos": photo_crops(config.n_probe, config.seed),
-        "sprites": torch.from_numpy(render(sample_factors(config.n_probe, config.seed + 1), 28)),
+        "photos": photo_crops(config.n_probe, seed),
+        "sprites": torch.from_numpy(render(sample_factors(config.n_probe, seed + 1), 28)),
     }
 
 
@@ -167,29 +170,25 @@ def _as_stored(model: Autoencoder) -> Autoencoder:
 def train_overcomplete(config: OvercompleteConfig | None = None, progress=None,
                        dataset: Dataset | None = None) -> OvercompleteRun:
     """Train the plain, sparse and denoising models the same way, then measure them.
-    progress(stage, done, total) is called after each validation pass; returning True cancels."""
-    config = config or OvercompleteConfig()
+    progress (a Progress, or a bare progress(stage, done, total)) hears after each validation pass; cancelling it
+    stops the run."""
+    config, progress = config or OvercompleteConfig(), as_progress(progress)
     dataset = dataset or load_dataset("mnist5k")
     if tuple(dataset.image_shape) != SHAPE:
         raise ExplorerError(f"the over-complete experiment needs 28 x 28 gray images, got {tuple(dataset.image_shape)}")
     fit_idx, val_idx = dataset.validation_split()
     x_fit, x_val = dataset.images[fit_idx], dataset.images[val_idx]
-    train = TrainConfig(steps=config.steps, batch_size=config.batch_size, lr=config.lr, weight_decay=0.0,
-                        seed=config.seed, device="cpu")
     models, training = {}, {}
-    for method in METHODS:
-        torch.manual_seed(config.seed)  # the same initial weights for all three
+    for method in OVERCOMPLETE_MODELS:
+        torch.manual_seed(config.train.seed)  # the same initial weights for all four
         model = build_model(model_config(method, config))
-        cbs = [lambda log, m=method: progress(m, log.step, log.steps)] if progress else []
-        result = fit(model, x_fit, x_val, train, cbs)
-        if result.cancelled:
-            raise ExplorerError("training cancelled")
+        result = fit(model, x_fit, x_val, config.train, [progress.fit_callback(method)])
+        progress.check()
         models[method] = _as_stored(model).eval()
         training[method] = {"seconds": result.seconds, "best_step": result.best_step}
     results = evaluate_overcomplete(models, probe_sets(config, dataset))
-    for method in METHODS:
+    for method in OVERCOMPLETE_MODELS:
         results["methods"][method].update(training[method])
-    results["config"] = asdict(config)
     return OvercompleteRun(config, models, results)
 
 
@@ -258,7 +257,7 @@ def finding(results: dict) -> list[str]:
         verdict = "The plain over-complete AE reproduces noise, but not every kind of non-digit input."
 
     def each(value) -> str:  # "plain 1.86, sparse (L1) 4.32, ...": one entry per model
-        return ", ".join(f"{LABELS[k]} {value(k)}" for k in METHODS)
+        return ", ".join(f"{LABELS[k]} {value(k)}" for k in OVERCOMPLETE_MODELS)
 
     sse = lambda kind, fmt: each(lambda k: format(m[k]["sse"][kind], fmt))  # noqa: E731
     return [
@@ -267,7 +266,7 @@ def finding(results: dict) -> list[str]:
         f"Uniform noise: {sse('noise', '.1f')}, against {refs['black']['noise']:.1f} for an all-black output and "
         f"{refs['flat']['noise']:.1f} for a flat image at the input's mean.",
         "Non-digit inputs reproduced better than by a flat image at their mean: "
-        + "; ".join(f"{LABELS[k]}: {names(copied_kinds(results, k))}" for k in METHODS)
+        + "; ".join(f"{LABELS[k]}: {names(copied_kinds(results, k))}" for k in OVERCOMPLETE_MODELS)
         + f". Mean non-digit error over digit error: {each(lambda k: format(nondigit_ratio(m[k]['sse']), '.0f'))} "
         "(about 1 for a copy).",
         f"The codes, per held-out digit: active units {each(lambda k: format(m[k]['active_fraction'], '.0%'))}; "
@@ -282,35 +281,26 @@ def default_overcomplete_dir(root: str | Path | None = None) -> Path:
 
 
 def save_overcomplete(run: OvercompleteRun, out_dir: str | Path | None = None) -> Path:
-    """<out_dir>/{plain,sparse,denoising}/ as ordinary checkpoints (float16 weights: the results were measured
-    on them) and <out_dir>/results.json; atomic."""
-    out_dir = Path(out_dir or default_overcomplete_dir())
-    meta = {"dataset": "mnist5k", "experiment": "overcomplete"}
-
-    def write(tmp: Path):
-        for method, model in run.models.items():
-            try:
-                save_checkpoint(model.half(), tmp / method, {**meta, "method": method})
-            finally:
-                model.float()
-        (tmp / RESULTS).write_text(json.dumps(run.results, indent=2))
-
-    atomic_write_dir(out_dir, write)
-    return out_dir
+    """The run folder: {plain,sparse,top-k,denoising}/ as ordinary checkpoints (float16 weights: the results were
+    measured on them), config.json and results.json."""
+    try:
+        return save_run(out_dir or default_overcomplete_dir(), "overcomplete", run.config, run.results,
+                        models={method: model.half() for method, model in run.models.items()},
+                        meta={"dataset": "mnist5k"})
+    finally:
+        for model in run.models.values():
+            model.float()
 
 
 def load_overcomplete(ckpt_dir: str | Path | None = None) -> OvercompleteRun:
-    ckpt_dir = Path(ckpt_dir or default_overcomplete_dir())
-    if not (ckpt_dir / RESULTS).is_file():
-        raise ExplorerError(f"{ckpt_dir}: no over-complete results there; train them with `explorer overcomplete`")
+    stored = load_run(ckpt_dir or default_overcomplete_dir(), "overcomplete", "over-complete results")
     try:
-        results = json.loads((ckpt_dir / RESULTS).read_text())
-        config = OvercompleteConfig.from_dict(results["config"])
-        results["methods"][METHODS[-1]]["sse"]["digits"]  # noqa: B018  (a truncated file fails here, not later)
+        config = OvercompleteConfig.from_dict(stored.config)
+        stored.results["methods"][OVERCOMPLETE_MODELS[-1]]["sse"]["digits"]  # noqa: B018  (a truncated file fails here)
     except (ValueError, KeyError, TypeError) as exc:
-        raise ExplorerError(f"{ckpt_dir / RESULTS}: corrupt ({type(exc).__name__}); retrain it") from None
-    models = {method: load_checkpoint(ckpt_dir / method, SHAPE)[0] for method in METHODS}
-    return OvercompleteRun(config, models, results)
+        raise corrupt(stored.folder, "over-complete results", exc) from None
+    models = {method: stored.model(method, SHAPE) for method in OVERCOMPLETE_MODELS}
+    return OvercompleteRun(config, models, stored.results)
 
 
 def reconstruction_rows(run: OvercompleteRun, probes: dict[str, torch.Tensor], n: int = 8) -> dict[str, dict]:
@@ -320,3 +310,14 @@ def reconstruction_rows(run: OvercompleteRun, probes: dict[str, torch.Tensor], n
         shown = x[evenly_spaced(len(x), n)]
         rows[kind] = {"input": shown, **{method: reconstruct(model, shown) for method, model in run.models.items()}}
     return rows
+
+
+register(Experiment(
+    "overcomplete", "Over-complete", ":material/unfold_more:", "overcomplete", order=60,
+    help="codes wider than the image on mnist5k: plain vs sparse (L1, top-k) vs denoising AE",
+    flag_help={"width": "code units, more than the 784 pixels", "l1_weight": "the sparse model's L1 weight",
+               "noise": "the denoising model's corruption", "noise_level": "the denoising model's noise level",
+               "n_probe": "images of each non-digit kind"},
+    config=OvercompleteConfig, run=train_overcomplete, save=save_overcomplete, train_flags=("steps", "lr", "seed"),
+    report=lambda run: "\n".join([overcomplete_table(run.results).round(3).to_string(), *finding(run.results)]),
+    default_dir=lambda config, root: default_overcomplete_dir(root), shipped="mnist5k/experiments/overcomplete"))

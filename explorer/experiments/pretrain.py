@@ -4,7 +4,8 @@ A classifier is an encoder plus a linear head. The encoder is either the trained
 (pre-trained) or the same network freshly initialised (random init). It is either kept fixed while
 only the head learns (frozen: a linear probe) or trained together with the head (fine-tuned).
 Each of the four is trained on 1, 5, 10, 50 labels per class and on all labels, drawn from the
-train split with a fixed seed, and scored on the held-out split.
+train split with a fixed seed, and scored on the held-out split. The results are a run folder inside the
+checkpoint (<checkpoint>/pretrain/), tied to its weights by a hash.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import copy
 import hashlib
 import json
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,18 +22,41 @@ import pandas as pd
 import torch
 from torch import nn
 
-from explorer.atomic import atomic_write_file
 from explorer.datasets import Dataset
 from explorer.device import best_device
 from explorer.errors import ExplorerError
 from explorer.evaluate import encode_all
+from explorer.experiments.base import (
+    Experiment,
+    ExperimentConfig,
+    Progress,
+    as_progress,
+    check_train,
+    load_run,
+    register,
+    save_run,
+)
 from explorer.models import ModelConfig, build_model
 from explorer.models.base import Autoencoder
+from explorer.train import TrainConfig
 
 LABELS_PER_CLASS = (1, 5, 10, 50, None)  # None: every label of the train split
 INITS = ("pre-trained", "random")
 MODES = ("frozen", "fine-tuned")
-RESULTS_FILE = "pretrain.json"
+RUN_FOLDER = "pretrain"  # inside the checkpoint folder
+LEGACY_FILE = "pretrain.json"  # where runs were stored before the shared run folder
+
+
+@dataclass
+class PretrainConfig(ExperimentConfig):
+    seeds: int = 3  # label draws per budget (seeds 0, 1, ...)
+    # Adam steps per stage (probe, then fine-tune), batch and lr of both; the probe's lr is ten times lr
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=300, batch_size=128, lr=1e-3))
+
+    def __post_init__(self):
+        if self.seeds < 1 or not self.train.steps:
+            raise ExplorerError("seeds and steps must be positive integers")
+        check_train(self.train)
 
 
 def per_class_name(per_class: int | None) -> str:
@@ -123,24 +148,24 @@ def run_pretrain(model: Autoencoder, dataset: Dataset, labels_per_class=LABELS_P
                  steps: int = 300, progress=None) -> pd.DataFrame:
     """Held-out accuracy of every init x mode at every label budget, one row per seed.
 
-    progress(fraction, message), if given, is called before each run (the app's progress bar).
+    progress (a Progress, or a bare progress(message, done, total)) hears before each run; cancelling it stops.
     """
     check_encoder(model)
     if dataset.labels is None:
         raise ExplorerError(f"{dataset.name} has no labels; pre-training needs a labelled dataset")
+    progress = as_progress(progress)
     runs = [(k, s, i) for k in labels_per_class for s in seeds for i in INITS]
     rows = []
     for n, (k, seed, init) in enumerate(runs):
-        if progress:
-            progress(n / len(runs), f"{init} encoder, {per_class_name(k)} labels per class, seed {seed}")
+        progress(f"{init} encoder, {per_class_name(k)} labels per class, seed {seed}", n, len(runs))
+        progress.check()
         idx = labelled_subset(dataset.y_train, k, seed)
         start = time.perf_counter()
         scores = train_and_score(model, dataset, idx, init, seed, steps)
         seconds = time.perf_counter() - start
         rows += [{"labels_per_class": per_class_name(k), "n_labels": len(idx), "init": init, "mode": mode,
                   "seed": seed, "accuracy": acc, "seconds": seconds} for mode, acc in scores.items()]
-    if progress:
-        progress(1.0, "done")
+    progress("done", len(runs), len(runs))
     return pd.DataFrame(rows)
 
 
@@ -161,27 +186,84 @@ def gap(frame: pd.DataFrame, labels_per_class: int | str = 10) -> dict[str, floa
     return out
 
 
-# Stored results: a small JSON next to the checkpoint, tied to its weights by a hash.
+def accuracy_curve(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean and standard deviation of the accuracy over label draws, per budget, init and mode (budget order
+    kept), with a "classifier" column naming init and mode: the page's chart."""
+    means = (frame.groupby(["labels_per_class", "init", "mode"], sort=False)["accuracy"].agg(["mean", "std"])
+             .reset_index())
+    means["classifier"] = means["init"] + ", " + means["mode"]
+    return means
+
+
+# Stored results: a run folder inside the checkpoint, tied to its weights by a hash.
 
 def weights_hash(ckpt_dir: str | Path) -> str:
     return hashlib.sha256((Path(ckpt_dir) / "model.safetensors").read_bytes()).hexdigest()[:16]
 
 
-def save_results(frame: pd.DataFrame, ckpt_dir: str | Path, meta: dict | None = None) -> Path:
-    """Write pretrain.json atomically."""
-    ckpt_dir = Path(ckpt_dir)
-    payload = {"weights": weights_hash(ckpt_dir), **(meta or {}), "rows": frame.to_dict(orient="records")}
-    text = json.dumps(payload, indent=1).encode()
-    return atomic_write_file(ckpt_dir / RESULTS_FILE, lambda f: f.write(text))
+def save_results(frame: pd.DataFrame, ckpt_dir: str | Path, config: PretrainConfig | None = None) -> Path:
+    """Write the run folder <ckpt_dir>/pretrain/ atomically."""
+    return save_run(Path(ckpt_dir) / RUN_FOLDER, "pretrain", config or PretrainConfig(),
+                    {"rows": frame.to_dict(orient="records")}, meta={"weights": weights_hash(ckpt_dir)})
 
 
 def load_results(ckpt_dir: str | Path) -> pd.DataFrame | None:
     """The stored results for this checkpoint, or None when missing, unreadable or from other weights."""
-    path = Path(ckpt_dir) / RESULTS_FILE
+    ckpt_dir = Path(ckpt_dir)
     try:
-        payload = json.loads(path.read_text())
-        if payload.get("weights") != weights_hash(ckpt_dir):
-            return None
-        return pd.DataFrame(payload["rows"])
-    except (OSError, ValueError, KeyError, TypeError):
+        if (ckpt_dir / RUN_FOLDER).is_dir():
+            stored = load_run(ckpt_dir / RUN_FOLDER, "pretrain")
+            weights, rows = stored.meta.get("weights"), stored.results["rows"]
+        else:
+            payload = json.loads((ckpt_dir / LEGACY_FILE).read_text())
+            weights, rows = payload.get("weights"), payload["rows"]
+        return pd.DataFrame(rows) if weights == weights_hash(ckpt_dir) else None
+    except (OSError, ValueError, KeyError, TypeError, ExplorerError):
         return None
+
+
+@dataclass
+class PretrainRun:
+    checkpoint: Path
+    config: PretrainConfig
+    frame: pd.DataFrame
+
+
+def pretrain(config: PretrainConfig, progress: Progress | None = None, checkpoint: str | Path = "",
+             data_root: str | None = None) -> PretrainRun:
+    """The experiment on one checkpoint: its encoder against random init at every label budget."""
+    from explorer.checkpoints import load_checkpoint, read_config
+    from explorer.datasets import load_dataset
+
+    stored = read_config(checkpoint)
+    dataset = load_dataset(stored["dataset"], data_root=data_root, **stored.get("dataset_options", {}))
+    model, _ = load_checkpoint(checkpoint, dataset.image_shape)
+    frame = run_pretrain(model, dataset, seeds=tuple(range(config.seeds)), steps=config.train.steps,
+                         progress=progress)
+    return PretrainRun(Path(checkpoint), config, frame)
+
+
+def report(run: PretrainRun) -> str:
+    g = gap(run.frame, 10)
+    return (f"{(100 * summary(run.frame)).round(1).to_string()}\n10 labels per class, pre-trained minus random: "
+            f"frozen {100 * g['frozen']:+.1f} points, fine-tuned {100 * g['fine-tuned']:+.1f}")
+
+
+def ship(root=None) -> Path:
+    """Stored pre-training results in the two encoders the Pre-train page opens on."""
+    from explorer.checkpoints import checkpoint_root
+
+    config = PretrainConfig()
+    for name in ("conv-ae-d16", "mlp-ae-d16"):
+        path = Path(root or checkpoint_root()) / "mnist5k" / name
+        save_results(pretrain(config, checkpoint=path).frame, path, config)
+    return path.parent
+
+
+register(Experiment(
+    "pretrain", "Pre-train", ":material/school:", "pretrain", order=20, on_checkpoint=True,
+    help="encoder + linear head vs random init at 1, 5, 10, 50 labels per class and all", config=PretrainConfig,
+    run=pretrain, save=lambda run, folder=None: save_results(run.frame, run.checkpoint, run.config),
+    report=report, train_flags=("steps",),
+    flag_help={"seeds": "label draws per budget", "steps": "Adam steps per stage (probe, then fine-tune)"},
+    shipped="mnist5k/pretrain", ship=ship))

@@ -21,20 +21,27 @@ Every set is drawn as distinct combinations: no validation or held-out sprite is
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-from safetensors.torch import load_file, save_file
 from torch import nn
 
-from explorer.atomic import atomic_write_dir
-from explorer.checkpoints import checkpoint_root, cpu_state, versions
+from explorer.checkpoints import checkpoint_root
 from explorer.datasets.sprites import SHAPES, distinct_factors, render, symmetric_copies
 from explorer.errors import ExplorerError
+from explorer.experiments.base import (
+    Experiment,
+    ExperimentConfig,
+    as_progress,
+    check_train,
+    corrupt,
+    load_run,
+    register,
+    save_run,
+)
 from explorer.models.backbones import make_pair
 from explorer.models.base import ModelConfig
 from explorer.models.likelihood import bernoulli_nll
@@ -43,11 +50,11 @@ from explorer.train import TrainConfig, fit
 MIN_ANISOTROPY = 0.03  # below this the second-moment axis is noise (squares, triangles, blobs)
 MIN_MASS = 1.0  # an output with less total intensity than one pixel has no pose to measure
 FLOOR = "B reconstructed (shared encoder)"  # the achievable floor for the target shape
-WEIGHTS, BASELINE_WEIGHTS, CONFIG, RESULTS = "model.safetensors", "baseline.safetensors", "config.json", "results.json"
+WEIGHTS, BASELINE_WEIGHTS = "model", "baseline"  # <key>.safetensors in the run folder
 
 
 @dataclass
-class SwapConfig:
+class SwapConfig(ExperimentConfig):
     shape_a: str = "heart"  # the input: oriented over the full 360 degrees
     shape_b: str = "ellipse"  # the target: its orientation (mod 180) is measurable from its moments
     dim: int = 16  # shared code size
@@ -55,10 +62,7 @@ class SwapConfig:
     size: int = 32  # image side
     n_train: int = 4000  # images per domain
     n_test: int = 500  # held-out A images (and their ideal B renders); validation pairs: half as many
-    epochs: int = 20
-    batch_size: int = 64
-    lr: float = 2e-3
-    seed: int = 0
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=20, batch_size=64, lr=2e-3, device="cpu"))
 
     def __post_init__(self):
         self.channels = tuple(self.channels)
@@ -67,17 +71,13 @@ class SwapConfig:
                 raise ExplorerError(f"unknown sprite shape {name!r}; choose from {', '.join(SHAPES)}")
         if self.shape_a == self.shape_b:
             raise ExplorerError("the two domains must be different shapes")
-        if min(self.dim, self.n_train, self.n_test, self.epochs, self.batch_size) < 1 or self.lr <= 0:
-            raise ExplorerError("dim, n_train, n_test, epochs and batch_size must be positive, lr > 0")
+        if min(self.dim, self.n_train, self.n_test) < 1:
+            raise ExplorerError("dim, n_train and n_test must be positive")
+        check_train(self.train)
 
     @property
     def name(self) -> str:
         return f"swap-{self.shape_a}-{self.shape_b}"
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "SwapConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
 
 
 class TwoDecoderAE(nn.Module):
@@ -143,7 +143,7 @@ def swap_sets(config: SwapConfig) -> dict[str, dict[str, np.ndarray]]:
     combinations are no training ones; held-out ones are neither, on both sides: no held-out A image is an A
     training or validation image, and no ideal B image (B with the held-out factors) a B one, B's symmetry
     included (an ellipse turned by 180 degrees is the same ellipse)."""
-    a, b, seed = config.shape_a, config.shape_b, config.seed
+    a, b, seed = config.shape_a, config.shape_b, config.train.seed
     n_val = max(config.n_test // 2, 1)
     sets = {"train a": domain_factors(a, config.n_train, seed), "train b": domain_factors(b, config.n_train, seed + 1)}
     sets["val a"] = domain_factors(a, n_val, seed + 500, sets["train a"])
@@ -222,6 +222,9 @@ def pose_errors(output: torch.Tensor, reference: torch.Tensor) -> dict[str, floa
 
 # ----- train, evaluate, save ------------------------------------------------------------------
 
+STAGES = {"shared encoder": True, "separate autoencoders": False}  # training stage -> shared encoder
+
+
 @dataclass
 class SwapRun:
     config: SwapConfig
@@ -232,18 +235,16 @@ class SwapRun:
 
 def train_swap(config: SwapConfig | None = None, progress=None) -> SwapRun:
     """Train the shared-encoder model and the separate-AE baseline on the same images, then evaluate.
-    progress(stage, done, total) is called after each validation pass; returning True cancels."""
-    config = config or SwapConfig()
+    progress (a Progress, or a bare progress(stage, done, total)) hears after each validation pass; cancelling it
+    stops the run."""
+    config, progress = config or SwapConfig(), as_progress(progress)
     x_train, x_val = training_pairs(config)
-    train = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, seed=config.seed, device="cpu")
     trained, seconds = {}, {}
-    for stage, shared in (("shared encoder", True), ("separate autoencoders", False)):
-        torch.manual_seed(config.seed)
+    for stage, shared in STAGES.items():
+        torch.manual_seed(config.train.seed)
         model = TwoDecoderAE(config, shared=shared)
-        cbs = [lambda log, s=stage: progress(s, log.step, log.steps)] if progress else []
-        result = fit(model, x_train, x_val, train, cbs)
-        if result.cancelled:
-            raise ExplorerError("training cancelled")
+        result = fit(model, x_train, x_val, config.train, [progress.fit_callback(stage)])
+        progress.check()
         trained[shared], seconds[stage] = model, result.seconds
     results = evaluate_swap(trained[True], trained[False], config)
     results["train_seconds"] = seconds
@@ -271,33 +272,22 @@ def default_swap_dir(config: SwapConfig | None = None, root: str | Path | None =
 
 
 def save_swap(run: SwapRun, out_dir: str | Path | None = None) -> Path:
-    """model.safetensors (shared encoder), baseline.safetensors, config.json, results.json; atomic."""
-    out_dir = Path(out_dir or default_swap_dir(run.config))
-    config = {"experiment": "decoder-swap", "dataset": "sprites", "swap": asdict(run.config), "versions": versions()}
-
-    def write(tmp: Path):
-        save_file(cpu_state(run.model), str(tmp / WEIGHTS))
-        save_file(cpu_state(run.baseline), str(tmp / BASELINE_WEIGHTS))
-        (tmp / CONFIG).write_text(json.dumps(config, indent=2))
-        (tmp / RESULTS).write_text(json.dumps(run.results, indent=2))
-
-    atomic_write_dir(out_dir, write)
-    return out_dir
+    """The run folder: model.safetensors (shared encoder), baseline.safetensors, config.json, results.json."""
+    return save_run(out_dir or default_swap_dir(run.config), "swap", run.config, run.results,
+                    weights={WEIGHTS: run.model, BASELINE_WEIGHTS: run.baseline},
+                    meta={"dataset": "sprites"})
 
 
 def load_swap(ckpt_dir: str | Path | None = None) -> SwapRun:
-    ckpt_dir = Path(ckpt_dir or default_swap_dir())
-    if not (ckpt_dir / CONFIG).is_file():
-        raise ExplorerError(f"{ckpt_dir}: no decoder-swap model there; train one with `explorer swap`")
+    stored = load_run(ckpt_dir or default_swap_dir(), "swap", "decoder-swap model")
     try:
-        config = SwapConfig.from_dict(json.loads((ckpt_dir / CONFIG).read_text())["swap"])
-        results = json.loads((ckpt_dir / RESULTS).read_text())
+        config = SwapConfig.from_dict(stored.config)
         model, baseline = TwoDecoderAE(config, shared=True), TwoDecoderAE(config, shared=False)
-        model.load_state_dict(load_file(str(ckpt_dir / WEIGHTS)))
-        baseline.load_state_dict(load_file(str(ckpt_dir / BASELINE_WEIGHTS)))
+        model.load_state_dict(stored.weights(WEIGHTS))
+        baseline.load_state_dict(stored.weights(BASELINE_WEIGHTS))
     except Exception as exc:  # safetensors raises its own error type on a damaged file
-        raise ExplorerError(f"{ckpt_dir}: corrupt decoder-swap checkpoint ({type(exc).__name__}); retrain it") from None
-    return SwapRun(config, model.eval(), baseline.eval(), results)
+        raise corrupt(stored.folder, "decoder-swap checkpoint", exc) from None
+    return SwapRun(config, model.eval(), baseline.eval(), stored.results)
 
 
 def swap_grid(run: SwapRun, x_a: torch.Tensor, ideal_b: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -317,3 +307,17 @@ def swap_table(results: dict) -> pd.DataFrame:
     target orientation is measurable and whose output draws something, on which angle_deg is averaged)."""
     columns = ["position_px", "scale_px", "scale_corr", "angle_deg", "angle_n", "pixel_sse"]
     return pd.DataFrame(results["rows"]).T[columns].astype(float)
+
+
+def swap_report(run: SwapRun) -> str:
+    return swap_table(run.results).to_string()
+
+
+register(Experiment(
+    "swap", "Decoder swap", ":material/swap_horiz:", "decoder_swap", order=30,
+    help="decoder swap on sprites: one shared encoder, a decoder per shape", config=SwapConfig,
+    run=train_swap, save=save_swap, report=swap_report, train_flags=("epochs", "lr", "seed"),
+    flag_help={"shape_a": "the input shape", "shape_b": "the target shape (its orientation measured from its moments)",
+               "dim": "shared code size", "size": "image side", "n_train": "images per domain",
+               "n_test": "held-out A images"},
+    default_dir=lambda config, root: default_swap_dir(config, root), shipped="sprites/experiments/swap"))

@@ -16,18 +16,12 @@ import streamlit as st
 
 PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
 DEFAULT_PAGE = "overview"
-# section -> [(page file stem = URL path, title, icon)]
-SECTIONS = {
-    "Explore": [("overview", "Overview", ":material/home:"), ("latent_map", "Latent map", ":material/scatter_plot:"),
-                ("generate", "Generate", ":material/auto_awesome:"), ("similar", "Similar", ":material/search:"),
-                ("compare", "Compare", ":material/leaderboard:"), ("train", "Train", ":material/model_training:"),
-                ("export", "Export", ":material/download:")],
-    "Experiments": [("denoise", "Denoise", ":material/blur_off:"), ("pretrain", "Pre-train", ":material/school:"),
-                    ("decoder_swap", "Decoder swap", ":material/swap_horiz:"),
-                    ("disentangle", "Disentangle", ":material/tune:"),
-                    ("analogies", "Analogies", ":material/calculate:"),
-                    ("overcomplete", "Over-complete", ":material/unfold_more:")],
-}
+# the Explore section: [(page file stem = URL path, title, icon)]; the Experiments section is explorer/experiments'
+# table, where each experiment names its page, title and icon
+EXPLORE = [("overview", "Overview", ":material/home:"), ("latent_map", "Latent map", ":material/scatter_plot:"),
+           ("generate", "Generate", ":material/auto_awesome:"), ("similar", "Similar", ":material/search:"),
+           ("compare", "Compare", ":material/leaderboard:"), ("train", "Train", ":material/model_training:"),
+           ("export", "Export", ":material/download:")]
 
 # True while run_app runs a page. A context variable: each session's script runs in its own thread.
 _IN_APP: ContextVar[bool] = ContextVar("explorer_page_in_app", default=False)
@@ -35,10 +29,13 @@ _IN_APP: ContextVar[bool] = ContextVar("explorer_page_in_app", default=False)
 
 def app_pages() -> dict[str, list[st.Page]]:
     """The navigation's sections of file pages (so AppTest.switch_page and st.page_link find them by path)."""
+    from explorer.experiments.base import experiments
+
+    sections = {"Explore": EXPLORE, "Experiments": [(e.page, e.title, e.icon) for e in experiments().values()]}
     pages = {section: [st.Page(PAGES_DIR / f"{name}.py", title=title, icon=icon, url_path=name,
                                default=(name == DEFAULT_PAGE))
                        for name, title, icon in entries if (PAGES_DIR / f"{name}.py").exists()]
-             for section, entries in SECTIONS.items()}
+             for section, entries in sections.items()}
     return {section: entries for section, entries in pages.items() if entries}
 
 
