@@ -23,8 +23,8 @@ The browser runs on the same 2 cores as the server, as in the tests.
 from __future__ import annotations
 
 import argparse
-import re
 import os
+import re
 import shutil
 import statistics
 import subprocess

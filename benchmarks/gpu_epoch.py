@@ -32,9 +32,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
-import signal
 import sys
 import tempfile
 import time

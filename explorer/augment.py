@@ -17,8 +17,8 @@ SAMPLE = 5000  # images used on each side
 
 def looks_alike_in_a_mirror(x_fit: torch.Tensor, x_val: torch.Tensor) -> bool:
     """Whether PCA of x_fit reconstructs mirrored x_val within MIRROR_TOLERANCE of x_val itself."""
-    from explorer.models import ModelConfig, build_model
     from explorer.datasets.images import to_float
+    from explorer.models import ModelConfig, build_model
 
     x_fit, x_val = to_float(x_fit[:SAMPLE]), to_float(x_val[:SAMPLE])
     dim = min(TEST_DIM, len(x_fit) - 1, x_fit[0].numel())

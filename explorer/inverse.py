@@ -32,7 +32,7 @@ class LinearInverse:
         self.components = np.asarray(components, dtype=np.float64)  # (2, d), orthonormal rows
 
     @classmethod
-    def identity(cls, d: int = 2) -> "LinearInverse":
+    def identity(cls, d: int = 2) -> LinearInverse:
         return cls(np.zeros(d), np.eye(2, d))
 
     def __call__(self, points) -> np.ndarray:

@@ -16,7 +16,7 @@ import torch
 
 from explorer.datasets import Dataset
 from explorer.errors import ExplorerError
-from explorer.evaluate import evenly_spaced, encode_all, reconstruction_errors
+from explorer.evaluate import encode_all, evenly_spaced, reconstruction_errors
 from explorer.models.base import Autoencoder
 from explorer.project import Projection
 

@@ -114,7 +114,7 @@ class Projection:
         self.n_neighbors, self.n_epochs = n_neighbors, n_epochs
 
     # -- fitting -------------------------------------------------------------------------------
-    def fit(self, codes, progress=None) -> "Projection":
+    def fit(self, codes, progress=None) -> Projection:
         """progress(done, total): called as codes get their map points (UMAP and t-SNE only)."""
         codes = np.asarray(codes, dtype=np.float32)  # (N, d)
         n, d = codes.shape
@@ -218,7 +218,7 @@ class Projection:
         return atomic_write_file(path, lambda f: np.savez(f, **arrays))
 
     @classmethod
-    def load(cls, path: str | Path, codes) -> "Projection":
+    def load(cls, path: str | Path, codes) -> Projection:
         """Read a stored map; raise ExplorerError if it is unreadable or was made from other codes."""
         codes = np.asarray(codes, dtype=np.float32)
         try:
@@ -235,7 +235,7 @@ class Projection:
 
     @classmethod
     def from_points(cls, points, codes, method: str = "umap", mean=None, components=None,
-                    fitted=None) -> "Projection":
+                    fitted=None) -> Projection:
         """A map made elsewhere (points (N, 2) for codes (N, d)); mean / components make it linear;
         fitted: the rows it was fitted on, when a sample."""
         proj = cls(method)

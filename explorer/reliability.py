@@ -18,8 +18,8 @@ the reference (trees, local errors) holds at most REFERENCE_MAX data points, a s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch

@@ -10,8 +10,14 @@ import torch
 
 from explorer.attribute import selection_effect, selection_vector
 from explorer.errors import ExplorerError
-from explorer.experiments.analogies import (analogy, apply_vector, class_transfer, class_vector, factor_vector,
-                                            move_right_shift)
+from explorer.experiments.analogies import (
+    analogy,
+    apply_vector,
+    class_transfer,
+    class_vector,
+    factor_vector,
+    move_right_shift,
+)
 from explorer.project import MAP_METHODS, preferred_method
 from explorer.ui.mapview import zoomable_map
 from explorer.ui.navigation import page_start

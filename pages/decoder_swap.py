@@ -20,8 +20,8 @@ from explorer.experiments.swap import (
     swap_table,
     train_swap,
 )
-from explorer.ui.runs import cancelled_notice, run_with_progress
 from explorer.ui.navigation import page_start
+from explorer.ui.runs import cancelled_notice, run_with_progress
 from explorer.ui.state import show_row, sidebar
 
 COLUMNS = {"position_px": "position error (px)", "scale_px": "scale error (px)", "scale_corr": "scale correlation",

@@ -5,7 +5,15 @@ import streamlit as st
 
 from explorer.checkpoints import checkpoint_root
 from explorer.errors import ExplorerError
-from explorer.experiments.denoise import NOISY, SHIPPED, default_level, default_levels, denoise, load_shipped, psnr_sweep
+from explorer.experiments.denoise import (
+    NOISY,
+    SHIPPED,
+    default_level,
+    default_levels,
+    denoise,
+    load_shipped,
+    psnr_sweep,
+)
 from explorer.noise import NOISE_KINDS
 from explorer.ui.navigation import page_start
 from explorer.ui.state import cached_dataset, show_row, sidebar

@@ -17,8 +17,8 @@ from explorer.experiments.disentangle import (
     train_disentangle,
     traversal,
 )
-from explorer.ui.runs import cancelled_notice, run_with_progress
 from explorer.ui.navigation import page_start
+from explorer.ui.runs import cancelled_notice, run_with_progress
 from explorer.ui.state import show_row, sidebar
 
 LABELS = {"dc-ign": "DC-IGN", "vae": "VAE (beta = 1)", "beta-vae": "beta-VAE"}

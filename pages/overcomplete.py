@@ -18,8 +18,8 @@ from explorer.experiments.overcomplete import (
     save_overcomplete,
     train_overcomplete,
 )
-from explorer.ui.runs import cancelled_notice, run_with_progress
 from explorer.ui.navigation import page_start
+from explorer.ui.runs import cancelled_notice, run_with_progress
 from explorer.ui.state import cached_dataset, show_row, sidebar
 
 

@@ -16,8 +16,8 @@ from explorer.experiments.pretrain import (
     save_results,
     summary,
 )
-from explorer.ui.runs import cancelled_notice, run_with_progress
 from explorer.ui.navigation import page_start
+from explorer.ui.runs import cancelled_notice, run_with_progress
 from explorer.ui.state import sidebar
 
 page_start()

@@ -6,14 +6,22 @@ import streamlit as st
 
 from explorer.errors import ExplorerError
 from explorer.mapplot import DENSITY_ABOVE
-from explorer.neighbors import APPROX_THRESHOLD, METRICS, SEARCH_METHODS, NeighborIndex, build_index, neighbors_of, stored_index
-from explorer.search import PIXEL_SEARCH_MAX, Space, builds_at_once, pixels_searchable, wants_approximate
+from explorer.neighbors import (
+    APPROX_THRESHOLD,
+    METRICS,
+    SEARCH_METHODS,
+    NeighborIndex,
+    build_index,
+    neighbors_of,
+    stored_index,
+)
 from explorer.project import project
 from explorer.query_image import data_style, from_canvas, from_upload
+from explorer.search import PIXEL_SEARCH_MAX, Space, builds_at_once, pixels_searchable, wants_approximate
 from explorer.ui.mapview import zoomable_map
 from explorer.ui.navigation import page_start
-from explorer.ui.page_state import dataset_identity, reset_on_change
 from explorer.ui.oodview import show_ood_gauge
+from explorer.ui.page_state import dataset_identity, reset_on_change
 from explorer.ui.state import show_row, sidebar
 
 SOURCES = ["Click a point", "Index", "Upload an image", "Draw"]

@@ -6,8 +6,14 @@ import torch
 
 from explorer.datasets.sprites import load_sprites
 from explorer.errors import ExplorerError
-from explorer.experiments.analogies import (analogy, apply_vector, centroid, class_vector, factor_vector,
-                                            move_right_shift)
+from explorer.experiments.analogies import (
+    analogy,
+    apply_vector,
+    centroid,
+    class_vector,
+    factor_vector,
+    move_right_shift,
+)
 from explorer.models import ModelConfig, build_model
 from explorer.train import TrainConfig, fit
 

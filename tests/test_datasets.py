@@ -9,9 +9,19 @@ import torch
 from PIL import Image
 
 from explorer.datasets import load_dataset
-from explorer.datasets.sprites import (FACTOR_NAMES, FACTOR_VALUES, SHAPES, canonical, distinct_factors,
-                                       distinct_sprites, image_keys, load_sprites, render, sample_factors,
-                                       symmetric_copies)
+from explorer.datasets.sprites import (
+    FACTOR_NAMES,
+    FACTOR_VALUES,
+    SHAPES,
+    canonical,
+    distinct_factors,
+    distinct_sprites,
+    image_keys,
+    load_sprites,
+    render,
+    sample_factors,
+    symmetric_copies,
+)
 from explorer.errors import ExplorerError
 
 

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from sklearn.neighbors import NearestNeighbors
 
+from explorer import neighbors
 from explorer.checkpoints import load_checkpoint
+from explorer.cli import main
 from explorer.errors import ExplorerError
 from explorer.evaluate import encode_all
-from explorer import neighbors
-from explorer.cli import main
 from explorer.neighbors import NeighborIndex, build_index, index_path, neighbors_of, recall_at_k, stored_index
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -49,7 +49,7 @@ class Images:
     def __getitem__(self, k) -> torch.Tensor:
         return to_float(self.raw(k))
 
-    def take(self, idx) -> "Images":
+    def take(self, idx) -> Images:
         idx = np.asarray(idx)
         if idx.dtype == bool:
             idx = np.flatnonzero(idx)
