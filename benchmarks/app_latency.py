@@ -158,9 +158,9 @@ def measure_large(page, url: str, rounds: int) -> dict[str, float]:
             if path == "latent_map":
                 act, pattern = box_selection(page, x, y, width / 6, height / 6), r"[\d,]+ selected images"
             elif path == "generate":
-                act, pattern = (lambda: page.mouse.click(x, y)), r"decoded at \([^)]*\)"
+                act, pattern = (lambda x=x, y=y: page.mouse.click(x, y)), r"decoded at \([^)]*\)"
             else:
-                act, pattern = (lambda: page.mouse.click(x, y)), r"Query: image \d+"
+                act, pattern = (lambda x=x, y=y: page.mouse.click(x, y)), r"Query: image \d+"
             times.append(timed(page, act, pattern))
             page.wait_for_timeout(300)
         what = {"latent_map": "box selection on the Latent map -> its images",

@@ -190,7 +190,7 @@ def main() -> None:
         exact = NeighborIndex(args.metric, "exact").fit(data)
         truth, _ = exact.query(queries, args.k)
         rows.append((n, {"method": "exact", "build": exact.build_seconds_, "recall": 1.0, "note": "",
-                         "ms": single_query_ms(lambda q: exact.query(q, args.k), queries)}))
+                         "ms": single_query_ms(lambda q, exact=exact: exact.query(q, args.k), queries)}))
         rows += [(n, r) for r in ivf_rows(data, queries, truth, args)]
         if not args.no_pynndescent:
             r = pynndescent_row(codes_path, size, args)

@@ -181,7 +181,7 @@ if query_label is not None:
     for col, (name, (_, _, found)) in zip(cols, results.items()):
         col.metric(f"precision@{k} in {name}", f"{found.precision:.2f}")
 
-for name, (title, index, found) in results.items():
+for title, index, found in results.values():
     st.subheader(f"In {title}")
     if found.precision is not None:
         st.caption(f"precision@{k} = **{found.precision:.2f}**: {int(round(found.precision * k))} of {k} share "
