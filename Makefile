@@ -27,4 +27,5 @@ run: $(VENV)/.installed
 	$(PY) -m streamlit run app.py
 
 test: $(VENV)/.installed-test chromium
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -28,7 +28,8 @@ def bench_denoise(mnist) -> None:
     for kind in ("gaussian", "salt-pepper", "masking"):
         frame = denoise.psnr_sweep(models, mnist.x_test, kind, (0.1, 0.2, 0.3, 0.4, 0.5, 0.6))
         print(f"\nPSNR (dB), {kind}:")
-        print(frame.pivot(index="level", columns="method", values="psnr")[[denoise.NOISY, *models]].round(2).to_string())
+        psnr = frame.pivot(index="level", columns="method", values="psnr")
+        print(psnr[[denoise.NOISY, *models]].round(2).to_string())
     result = denoise.denoise(models, mnist.x_test, dae.noise, dae.noise_level)
     print(f"\nAt the training level ({dae.noise} {dae.noise_level}):")
     print(result.table().round(3).to_string())

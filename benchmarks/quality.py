@@ -65,9 +65,9 @@ def mnist_table(dims) -> None:
         ratio = picked["recon_sse"] / pca["recon_sse"]
         target = TARGETS.get(d, 0.7)
         met = ratio < target if d == 2 else ratio <= target
-        print(f"{d:>3} {pca['recon_sse']:>8.2f} {mlp['recon_sse']:>8.2f} {conv['recon_sse']:>8.2f} {name:>8} {ratio:>11.3f} "
-              f"{target:>7.2f} {'yes' if met else 'NO':>4} {pca['knn_acc']:>8.3f} {mlp['knn_acc']:>8.3f} "
-              f"{conv['knn_acc']:>9.3f} {t_mlp + t_conv:>8.0f}", flush=True)
+        print(f"{d:>3} {pca['recon_sse']:>8.2f} {mlp['recon_sse']:>8.2f} {conv['recon_sse']:>8.2f} {name:>8} "
+              f"{ratio:>11.3f} {target:>7.2f} {'yes' if met else 'NO':>4} {pca['knn_acc']:>8.3f} "
+              f"{mlp['knn_acc']:>8.3f} {conv['knn_acc']:>9.3f} {t_mlp + t_conv:>8.0f}", flush=True)
 
 
 def knn_se(p: float, n: int) -> float:
@@ -77,8 +77,8 @@ def knn_se(p: float, n: int) -> float:
 
 def folders_table() -> None:
     print("generated folders: `explorer train --dataset folder:PATH --dim D` with every default (conv-ae)")
-    print(f"{'kind':<8} {'images':>7} {'size':>8} {'d':>3} {'loss':>10} {'steps':>6} {'AE':>8} {'PCA':>8} {'AE/PCA':>7} "
-          f"{'target':>7} {'kNN AE':>7} {'kNN PCA':>8} {'met':>4} {'train s':>8}")
+    print(f"{'kind':<8} {'images':>7} {'size':>8} {'d':>3} {'loss':>10} {'steps':>6} {'AE':>8} {'PCA':>8} "
+          f"{'AE/PCA':>7} {'target':>7} {'kNN AE':>7} {'kNN PCA':>8} {'met':>4} {'train s':>8}")
     for kind, n, dim, size, bound in FOLDERS:
         with tempfile.TemporaryDirectory() as tmp:
             folder = write_folder(kind, Path(tmp) / kind, n=n, size=size)

@@ -115,7 +115,10 @@ def main() -> None:
     print(f"{'trainer':<28}{'samples/s':>10}{'to target':>14}{'best error':>12}")
     print(f"{'pytorch/examples pattern':<28}{b_rate:>10.0f}{fmt(b_time):>14}{b_best:>12.2f}")
     print(f"{'explorer.train.fit':<28}{p_rate:>10.0f}{fmt(p_time):>14}{p_best:>12.2f}")
-    speedup = "n/a" if p_time is None else (f">= {args.max_seconds / p_time:.1f}x" if b_time is None else f"{b_time / p_time:.1f}x")
+    if p_time is None:
+        speedup = "n/a"
+    else:
+        speedup = f">= {args.max_seconds / p_time:.1f}x" if b_time is None else f"{b_time / p_time:.1f}x"
     print(f"time-to-quality speed-up: {speedup}; throughput ratio {p_rate / b_rate:.1f}x; "
           f"full default run {p_total:.0f} s (target < 180 s)")
 

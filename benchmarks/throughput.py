@@ -76,7 +76,8 @@ def main() -> None:
         for label, batch, cl, comp in variants:
             rate, gflops = measure(shape, batch, cl, comp, args.seconds)
             base = base or rate
-            print(f"{label:<28}{rate:>11.0f}{gflops:>9.1f}{gflops / PEAK_GFLOPS:>9.1%}{rate / base:>11.2f}x", flush=True)
+            share = gflops / PEAK_GFLOPS
+            print(f"{label:<28}{rate:>11.0f}{gflops:>9.1f}{share:>9.1%}{rate / base:>11.2f}x", flush=True)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     from explorer.models import MODELS
     from explorer.models.likelihood import LOSSES
 
-    parser = argparse.ArgumentParser(prog="explorer", description="Latent Explorer: train, evaluate and inspect autoencoders.")
+    parser = argparse.ArgumentParser(
+        prog="explorer", description="Latent Explorer: train, evaluate and inspect autoencoders.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train a model and write a checkpoint (PCA at the same d is fitted beside it)")
@@ -268,7 +269,8 @@ def cmd_maps(args) -> int:
             print(f"{MAP_METHODS[method]} map of {n:,} codes: already stored in {args.checkpoint}")
             continue
         sample = f", fitted on {FIT_SAMPLE[method]:,} sampled codes" if n > FIT_SAMPLE.get(method, n) else ""
-        print(f"{MAP_METHODS[method]} of {n:,} codes{sample}: about {estimated_seconds(method, n):.0f} s", file=sys.stderr)
+        seconds = estimated_seconds(method, n)
+        print(f"{MAP_METHODS[method]} of {n:,} codes{sample}: about {seconds:.0f} s", file=sys.stderr)
         start = time.perf_counter()
         with tqdm(total=n, desc=MAP_METHODS[method], unit="code", file=sys.stderr) as bar:
             project(codes, method, args.checkpoint, progress=lambda placed, _: bar.update(placed - bar.n))

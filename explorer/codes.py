@@ -45,7 +45,8 @@ def read_codes(ckpt_dir: str | Path, model, dataset) -> np.ndarray | None:
         codes = np.load(ckpt_dir / CODES, mmap_mode="r")
     except (OSError, ValueError):
         return None
-    if stored != _stamp(ckpt_dir, model, dataset) or codes.shape != (len(dataset), model.dim) or codes.dtype != np.float32:
+    fresh = stored == _stamp(ckpt_dir, model, dataset)
+    if not fresh or codes.shape != (len(dataset), model.dim) or codes.dtype != np.float32:
         return None
     return codes
 

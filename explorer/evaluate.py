@@ -13,7 +13,8 @@ from explorer.datasets.images import Images, as_images
 from explorer.models.base import Autoencoder
 
 TRUST_MAX = 2000  # trustworthiness is O(n^2); measure on at most this many held-out images
-KNN_MAX = 10_000  # kNN accuracy is scored on at most this many held-out images (evenly spaced), against all training codes
+# kNN accuracy is scored on at most this many held-out images (evenly spaced), against all training codes
+KNN_MAX = 10_000
 
 
 def model_device(model: Autoencoder) -> torch.device:
@@ -35,7 +36,8 @@ def encode_all(model: Autoencoder, x: torch.Tensor | Images, batch_size: int = 2
 def decode_all(model: Autoencoder, z: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:
     model.eval()
     device = model_device(model)
-    return torch.cat([model.decode(z[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(z), batch_size)])
+    batches = (z[i : i + batch_size].to(device) for i in range(0, len(z), batch_size))
+    return torch.cat([model.decode(b).float().cpu() for b in batches])
 
 
 def reconstruct(model: Autoencoder, x: torch.Tensor) -> torch.Tensor:

@@ -79,7 +79,8 @@ def projector_files(codes: np.ndarray, frame: pd.DataFrame, images: np.ndarray) 
     Image.fromarray(sheet).save(png, format="PNG")
     config = (
         "embeddings {\n  tensor_path: \"tensors.tsv\"\n  metadata_path: \"metadata.tsv\"\n"
-        f"  sprite {{\n    image_path: \"sprite.png\"\n    single_image_dim: {size}\n    single_image_dim: {size}\n  }}\n}}\n"
+        "  sprite {\n    image_path: \"sprite.png\"\n"
+        f"    single_image_dim: {size}\n    single_image_dim: {size}\n  }}\n}}\n"
     )
     return {"tensors.tsv": tensors.encode(), "metadata.tsv": metadata.encode(), "sprite.png": png.getvalue(),
             "projector_config.pbtxt": config.encode()}
@@ -124,7 +125,8 @@ def map_points(codes: np.ndarray, ckpt_dir=None, method: str | None = None) -> t
         raise ExplorerError(f"map {method!r} needs explorer.project; export the PCA map instead")
     from sklearn.decomposition import PCA
 
-    return PCA(n_components=2, random_state=0).fit_transform(np.asarray(codes, dtype=np.float64)).astype(np.float32), method
+    points = PCA(n_components=2, random_state=0).fit_transform(np.asarray(codes, dtype=np.float64))
+    return points.astype(np.float32), method
 
 
 def stored_map_methods(ckpt_dir) -> list[str]:
@@ -177,9 +179,10 @@ def map_figure(points: np.ndarray, frame: pd.DataFrame, title: str):
     groups = [(None, np.ones(len(points), bool))] if labels is None else [
         (name, labels == name) for name in pd.unique(labels)]
     for name, mask in groups:
+        hover = "index %{customdata}" + (f"<br>label {name}" if name else "") + "<extra></extra>"
         fig.add_trace(go.Scatter(x=points[mask, 0], y=points[mask, 1], mode="markers", name=name or "images",
                                  customdata=frame["index"].to_numpy()[mask], marker=dict(size=4, opacity=0.8),
-                                 hovertemplate="index %{customdata}" + (f"<br>label {name}" if name else "") + "<extra></extra>"))
+                                 hovertemplate=hover))
     fig.update_layout(title=title, height=700, width=900, template="plotly_white", legend_title_text="label")
     return fig
 
@@ -206,7 +209,8 @@ def map_png(points: np.ndarray, frame: pd.DataFrame, title: str, dpi: int = 150)
         image, ((x0, x1), (y0, y1)), names, colours = _density(points, frame)
         ax.imshow(image, extent=(x0, x1, y0, y1), aspect="auto", interpolation="nearest")
         if names:
-            ax.legend(handles=[Patch(color=c, label=n) for n, c in zip(names, colours)], fontsize="small", title="label")
+            patches = [Patch(color=c, label=n) for n, c in zip(names, colours)]
+            ax.legend(handles=patches, fontsize="small", title="label")
     elif labels is None:
         ax.scatter(points[:, 0], points[:, 1], s=3, alpha=0.7)
     else:

@@ -7,7 +7,9 @@ import torch
 NOISE_KINDS = ("gaussian", "salt-pepper", "masking")
 
 
-def corrupt(x: torch.Tensor, kind: str = "gaussian", level: float = 0.3, generator: torch.Generator | None = None) -> torch.Tensor:
+def corrupt(
+    x: torch.Tensor, kind: str = "gaussian", level: float = 0.3, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """A corrupted copy of images x in [0, 1].
 
     gaussian: add N(0, level^2) and clip; salt-pepper: a `level` fraction of pixels set to 0 or 1;

@@ -123,7 +123,8 @@ class Projection:
         self.mean_, self.components_, self.fitted_rows_ = None, None, None
         if self.method == "direct":
             if d != 2:
-                raise ExplorerError(f"'direct' shows codes as they are and needs d = 2, got d = {d}; pick PCA, UMAP or t-SNE")
+                raise ExplorerError(
+                    f"'direct' shows codes as they are and needs d = 2, got d = {d}; pick PCA, UMAP or t-SNE")
             self.mean_, self.components_ = np.zeros(2, np.float32), np.eye(2, dtype=np.float32)
             points = codes
         elif self.method == "pca":
@@ -210,7 +211,8 @@ class Projection:
         """Write <path> atomically; plain arrays only, no pickles."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        arrays = {"method": np.array(self.method), "points": self.points_, "probe": self.codes_[probe_rows(len(self.codes_))]}
+        probe = self.codes_[probe_rows(len(self.codes_))]
+        arrays = {"method": np.array(self.method), "points": self.points_, "probe": probe}
         if self.is_linear:
             arrays.update(mean=self.mean_, components=self.components_)
         if self.fitted_rows_ is not None:
@@ -228,7 +230,8 @@ class Projection:
                 components = f["components"] if "components" in f else None
                 fitted = f["fitted"] if "fitted" in f else None
         except (OSError, ValueError, KeyError) as exc:
-            raise ExplorerError(f"{path}: unreadable stored projection ({type(exc).__name__}); delete it to recompute") from None
+            raise ExplorerError(
+                f"{path}: unreadable stored projection ({type(exc).__name__}); delete it to recompute") from None
         if points.shape != (len(codes), 2) or not same_codes(probe, codes):
             raise ExplorerError(f"{path}: stored projection was made from other codes; delete it to recompute")
         return cls.from_points(points, codes, method, mean, components, fitted)

@@ -151,7 +151,8 @@ def _to_dataset(rgba, size, colour: bool, style: DataStyle, name: str, center: b
     elif not colour:
         notes.append("The image is grayscale; the dataset is in colour, so all three channels are equal.")
     if float(arr.max() - arr.min()) < BLANK:
-        raise ExplorerError(blank_message or f"{name}: the image is blank (one flat colour); upload a picture of something")
+        raise ExplorerError(
+            blank_message or f"{name}: the image is blank (one flat colour); upload a picture of something")
 
     if style.background is not None:
         own_bg = float(np.median(_border(_gray(arr))))
@@ -190,8 +191,8 @@ def _resize(arr: np.ndarray, h: int, w: int) -> np.ndarray:
 
     if arr.shape[:2] == (h, w):
         return arr
-    chans = [np.asarray(Image.fromarray(np.ascontiguousarray(arr[..., c], dtype=np.float32)).resize((w, h), Image.LANCZOS))
-             for c in range(arr.shape[2])]
+    planes = (Image.fromarray(np.ascontiguousarray(arr[..., c], dtype=np.float32)) for c in range(arr.shape[2]))
+    chans = [np.asarray(plane.resize((w, h), Image.LANCZOS)) for plane in planes]
     return np.stack(chans, axis=2)
 
 

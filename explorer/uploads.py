@@ -64,7 +64,8 @@ def _plan(archive: zipfile.ZipFile, name: str) -> list[tuple[zipfile.ZipInfo, Pu
         raise ExplorerError(f"{name}: {len(infos):,} members, over the limit of {MAX_MEMBERS:,}; upload fewer files")
     kept = [(info, p) for info in infos if (p := _member_path(info, name)) is not None]
     if not kept:
-        raise ExplorerError(f"{name}: no image files inside; zip a folder of .png / .jpg files (sub-folders become labels)")
+        raise ExplorerError(
+            f"{name}: no image files inside; zip a folder of .png / .jpg files (sub-folders become labels)")
     total = sum(info.file_size for info, _ in kept)
     if total > MAX_UNPACKED_BYTES:
         raise ExplorerError(f"{name}: {total / MB:,.0f} MB once unpacked, over the limit of "

@@ -33,7 +33,8 @@ curve = pca_curve(sel.spec, sel.dataset_options, tuple(sorted(set(table["dim"]))
 
 st.subheader(f"{sel.spec}: {len(table)} checkpoints")
 pca_at = curve.set_index("dim")["recon_sse"].get(sel.model.dim)
-st.markdown(f"Selected **{sel.path.name}**: held-out error **{sel.config.get('metrics', {}).get('recon_sse', float('nan')):.2f}**"
+selected_error = sel.config.get("metrics", {}).get("recon_sse", float("nan"))
+st.markdown(f"Selected **{sel.path.name}**: held-out error **{selected_error:.2f}**"
             + (f", PCA at d = {sel.model.dim}: **{pca_at:.2f}**" if pca_at is not None else ""))
 shown = table.drop(columns=["path"]).rename(columns={"recon_sse": "held-out error", "error_vs_pca": "error / PCA's"})
 st.dataframe(shown, hide_index=True, width="stretch",

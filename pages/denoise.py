@@ -63,8 +63,9 @@ n = cols[2].slider("Images shown", 4, 16, 10, key="denoise_n")
 result = scored(root, kind, float(level))
 p, s = result.psnr, result.ssim
 m = st.columns(3)
-m[0].metric("Denoising AE PSNR", f"{p['denoising AE']:.2f} dB", f"{p['denoising AE'] - p['plain AE']:+.2f} dB vs plain AE")
-m[1].metric("vs PCA", f"{p['PCA']:.2f} dB", f"{p['denoising AE'] - p['PCA']:+.2f} dB for the denoiser", delta_color="off")
+denoiser = p["denoising AE"]
+m[0].metric("Denoising AE PSNR", f"{denoiser:.2f} dB", f"{denoiser - p['plain AE']:+.2f} dB vs plain AE")
+m[1].metric("vs PCA", f"{p['PCA']:.2f} dB", f"{denoiser - p['PCA']:+.2f} dB for the denoiser", delta_color="off")
 m[2].metric("Denoising AE SSIM", f"{s['denoising AE']:.3f}", f"{s['denoising AE'] - s['plain AE']:+.3f} vs plain AE")
 st.caption(f"Mean over all {len(result.clean)} held-out images, corrupted once with a fixed seed. "
            f"The denoiser was trained with {train_kind} noise at level {train_level}.")

@@ -203,6 +203,7 @@ else:
     shown = highlight[:MAX_SHOWN]
     labels = ", ".join(f"{ds.class_names[k]}: {n}" for k, n in zip(*np.unique(ds.labels[highlight], return_counts=True))
                        ) if ds.labels is not None else "-"
-    st.subheader(f"{len(highlight)} selected images" + (f" (first {MAX_SHOWN} shown)" if len(highlight) > MAX_SHOWN else ""))
+    shown_note = f" (first {MAX_SHOWN} shown)" if len(highlight) > MAX_SHOWN else ""
+    st.subheader(f"{len(highlight)} selected images{shown_note}")
     st.caption(f"labels: {labels}")
     show_row(ds.images[shown], [str(i) for i in shown], width=56)

@@ -100,8 +100,8 @@ source = c1.radio("Query", SOURCES, horizontal=True, key="similar_source")
 k = c2.slider("k neighbours", 1, 30, 10, key="similar_k")
 metric = c3.radio("Distance", METRICS, horizontal=True, key="similar_metric")
 method = c4.selectbox("Search", SEARCH_METHODS, key="similar_method",
-                      help=f"auto: exact search up to {APPROX_THRESHOLD:,} images, above that the approximate index stored "
-                           "beside the checkpoint. Raw pixels are always searched exactly.")
+                      help=f"auto: exact search up to {APPROX_THRESHOLD:,} images, above that the approximate "
+                           "index stored beside the checkpoint. Raw pixels are always searched exactly.")
 
 # ---- the query: a dataset row (its own vectors, itself excluded) or a new image (encoded here) -------
 row, image = None, None
@@ -111,9 +111,11 @@ st.session_state.setdefault("similar_index", default_row)  # a widget's value is
 if source == "Click a point":
     points = project(codes, "pca", sel.path).points_  # (N, 2), stored beside the checkpoint; seconds at most
     zoomable_map("similar_map", str(sel.path), points, on_pick=on_click, selection_mode="points", labels=ds.labels,
-                 class_names=ds.class_names, grid=False, height=380, title=f"PCA of the {sel.label} codes: click a point")
+                 class_names=ds.class_names, grid=False, height=380,
+                 title=f"PCA of the {sel.label} codes: click a point")
     row = st.session_state["similar_clicked"]
-    st.caption(f"Query: image {row}" + (" (the one nearest the spot you clicked)" if len(codes) > DENSITY_ABOVE else ""))
+    nearest_note = " (the one nearest the spot you clicked)" if len(codes) > DENSITY_ABOVE else ""
+    st.caption(f"Query: image {row}{nearest_note}")
 elif source == "Index":
     row = int(st.number_input(f"Image index (0 to {len(ds) - 1})", 0, len(ds) - 1, key="similar_index"))
 else:

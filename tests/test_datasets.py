@@ -180,7 +180,8 @@ def test_cifar10_reads_real_pickle_batches(tmp_path):
         with open(folder / name, "wb") as f:
             pickle.dump({"data": data, "labels": list(rng.integers(0, 10, 4))}, f)
     with open(folder / "batches.meta", "wb") as f:
-        pickle.dump({"label_names": ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]}, f)
+        names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+        pickle.dump({"label_names": names}, f)
     ds = load_dataset("cifar10", data_root=tmp_path)
     check_common(ds, (3, 32, 32), 24)
     assert len(ds.test_idx) == 4 and ds.class_names[0] == "airplane"

@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from explorer.errors import ExplorerError
-from explorer.experiments.denoise import NOISY, denoise, psnr, psnr_sweep, ssim, train_models
-from explorer.train import TrainConfig
+from explorer.experiments.denoise import NOISY, denoise, psnr, psnr_sweep, ssim
+from explorer.models import ModelConfig, build_model
+from explorer.train import TrainConfig, fit
 
 
 def test_psnr_and_ssim_known_values():
@@ -21,7 +22,8 @@ def test_psnr_and_ssim_known_values():
 
 @pytest.fixture(scope="module")
 def small(mnist5k):
-    """2,000 real MNIST training digits (every other one, all classes) and 500 held-out ones: enough for the effect, seconds to train."""
+    """2,000 real MNIST training digits (every other one, all classes) and 500 held-out ones: enough for the effect,
+    seconds to train."""
     return replace(mnist5k, train_idx=mnist5k.train_idx[::2], test_idx=mnist5k.test_idx[::2])
 
 
@@ -29,7 +31,16 @@ def small(mnist5k):
 def trained(small):
     # Same MLP for both AEs; the denoiser sees gaussian noise 0.4 on its inputs, the plain AE clean ones.
     config = TrainConfig(epochs=10, batch_size=32, lr=2e-3, seed=0)
-    return train_models(small, dim=16, noise="gaussian", level=0.4, train_config=config, hidden=(256,))
+    fit_idx, val_idx = small.validation_split()
+    x_fit, x_val = small.images[fit_idx], small.images[val_idx]
+    models = {}
+    for method, family, opts in (("denoising AE", "denoising-ae", {"noise": "gaussian", "noise_level": 0.4}),
+                                 ("plain AE", "mlp-ae", {})):
+        model = build_model(ModelConfig.create(family, small.image_shape, 16, hidden=(256,), **opts))
+        fit(model, x_fit, x_val, config)  # chosen on validation: the held-out digits are only scored
+        models[method] = model.cpu().eval()
+    models["PCA"] = build_model(ModelConfig("pca", small.image_shape, 16)).fit(small.x_train)
+    return models
 
 
 def test_denoiser_beats_plain_ae_and_pca_on_noisy_input(trained, small):

@@ -125,7 +125,8 @@ def test_a_changed_folder_is_rebuilt_and_the_old_cache_removed(tmp_path, cache, 
     else:
         if change == "add":
             target = tmp_path / "data" / "cats" / "00003.png"
-            expected, labels = np.concatenate([expected[:3], expected[:1], expected[3:]]), labels[:3] + ["cats"] + labels[3:]
+            expected = np.concatenate([expected[:3], expected[:1], expected[3:]])
+            labels = labels[:3] + ["cats"] + labels[3:]
         new = np.full((8, 8), 7, np.uint8)
         _write(target, new)
         os.utime(target, ns=(time.time_ns() + 10**9,) * 2)  # a later mtime even on coarse file systems
@@ -196,7 +197,8 @@ def test_the_process_pool_path_matches_in_process(tmp_path, cache, monkeypatch):
     monkeypatch.setattr(fc, "CHUNK", 3)
     seen = []
     with pytest.warns(UserWarning, match="skipped 1"):
-        images, got_labels, _ = fc.folder_images(tmp_path / "data", 8, "gray", progress=lambda d, t: seen.append((d, t)))
+        images, got_labels, _ = fc.folder_images(
+            tmp_path / "data", 8, "gray", progress=lambda d, t: seen.append((d, t)))
     np.testing.assert_array_equal(images, expected)
     assert got_labels == labels
     assert seen == [(3, 11), (6, 11), (9, 11), (11, 11)]

@@ -9,7 +9,8 @@ from explorer.selection import GRID_ID
 
 
 def data_ids(fig):
-    return np.concatenate([np.asarray(t.customdata) for t in fig.data if t.name not in ("click grid", "selected", "clicked")])
+    point_traces = [t for t in fig.data if t.name not in ("click grid", "selected", "clicked")]
+    return np.concatenate([np.asarray(t.customdata) for t in point_traces])
 
 
 def test_map_by_label_has_grid_under_one_trace_per_class(digits):

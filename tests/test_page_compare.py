@@ -34,4 +34,5 @@ def test_reconstructions_follow_the_sidebar(at):
     assert len(rows) == len(chosen)
     at.slider(key="compare_n").set_value(5).run()
     images = at.get("image")
-    assert len(images) == len(chosen) + 1 and all(len(img.proto.imgs) == 5 for img in images)  # originals + one row each
+    assert len(images) == len(chosen) + 1  # the originals, then one row per chosen checkpoint
+    assert all(len(img.proto.imgs) == 5 for img in images)

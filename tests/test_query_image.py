@@ -95,7 +95,8 @@ def test_grayscale_upload_for_a_colour_dataset_and_aspect_ratio_kept():
 @pytest.mark.parametrize("data, message", [
     (b"", "empty"),
     (b"this is not an image at all", "not a readable image"),
-    (png(np.random.default_rng(0).integers(0, 256, (64, 64), dtype=np.uint8))[:2000], "not a readable image"),  # cut short
+    # cut short
+    (png(np.random.default_rng(0).integers(0, 256, (64, 64), dtype=np.uint8))[:2000], "not a readable image"),
 ])
 def test_bad_files_raise_one_clear_error(style, data, message):
     with pytest.raises(ExplorerError, match=message):

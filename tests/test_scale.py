@@ -70,7 +70,8 @@ def test_a_view_gathers_rows_and_converts_per_batch(mnist5k):
 def test_batched_pca_is_scikit_learns_pca(mnist5k):
     flat = mnist5k.x_train.flatten(1).double().numpy()
     ref = PCA(12, random_state=0).fit(flat)
-    ours = build_model(ModelConfig("pca", mnist5k.image_shape, 12)).fit(mnist5k.images.take(mnist5k.train_idx), batch_size=700)
+    train_images = mnist5k.images.take(mnist5k.train_idx)
+    ours = build_model(ModelConfig("pca", mnist5k.image_shape, 12)).fit(train_images, batch_size=700)
     assert np.degrees(subspace_angles(ours.components_.numpy().T, ref.components_.T)).max() < 0.5
     np.testing.assert_allclose(ours.explained_variance_ratio_.numpy(), ref.explained_variance_ratio_, rtol=1e-4)
     np.testing.assert_allclose(ours.mean_.numpy(), ref.mean_, atol=1e-6)

@@ -90,7 +90,8 @@ def check_images(images: np.ndarray, source: str) -> np.ndarray:
     """
     arr = np.asarray(images)
     if arr.ndim not in (3, 4):
-        raise ExplorerError(f"{source}: expected images of rank 3 (N,H,W) or 4 (N,H,W,C / N,C,H,W), got shape {arr.shape}")
+        raise ExplorerError(
+            f"{source}: expected images of rank 3 (N,H,W) or 4 (N,H,W,C / N,C,H,W), got shape {arr.shape}")
     if len(arr) == 0:
         raise ExplorerError(f"{source}: contains no images")
     if not np.issubdtype(arr.dtype, np.number):

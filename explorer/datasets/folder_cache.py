@@ -95,7 +95,8 @@ def open_folder(root: Path, size: int, color: str, progress=None) -> FolderCache
     """The cache of root for (size, color): reused when valid, else built (and the folder's stale ones removed)."""
     entries, labelled = list_images(root)
     if not entries:
-        raise ExplorerError(f"{root}: no readable images found; put .png / .jpg files in it (sub-folders become labels)")
+        raise ExplorerError(
+            f"{root}: no readable images found; put .png / .jpg files in it (sub-folders become labels)")
     key = folder_key(root, entries, size, color)
     stem = cache_dir() / f"{_folder_id(root, size, color)}-{key}"
     cache = _read(stem, key)

@@ -16,7 +16,7 @@ from explorer.datasets.base import make_dataset
 from explorer.errors import ExplorerError
 
 MNIST_FILES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
-CIFAR_FILES = ["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch", "batches.meta"]
+CIFAR_FILES = [*(f"data_batch_{i}" for i in range(1, 6)), "test_batch", "batches.meta"]
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
@@ -75,7 +75,8 @@ def load_torchvision(name: str, root=None, download: bool = True):
     try:
         train, test = cls(root, train=True, download=False), cls(root, train=False, download=False)
     except Exception as exc:  # a truncated or corrupt file
-        raise ExplorerError(f"{name}: could not read the files in {folder} ({exc}); replace them with intact copies") from None
+        raise ExplorerError(
+            f"{name}: could not read the files in {folder} ({exc}); replace them with intact copies") from None
     parts = []
     for part in (train, test):
         x = np.asarray(part.data)

@@ -15,14 +15,11 @@ import pandas as pd
 import torch
 
 from explorer.checkpoints import checkpoint_root, load_checkpoint
-from explorer.datasets import Dataset
 from explorer.errors import ExplorerError
 from explorer.evaluate import reconstruct
 from explorer.experiments.base import Experiment, register
-from explorer.models import ModelConfig, build_model
 from explorer.models.base import Autoencoder
 from explorer.noise import NOISE_KINDS, corrupt
-from explorer.train import TrainConfig, fit
 
 # The shipped trio: method name -> checkpoint folder name (all mnist5k, code size 16, same MLP architecture).
 SHIPPED = {"denoising AE": "denoising-ae-d16", "plain AE": "mlp-ae-d16", "PCA": "pca-d16"}
@@ -54,25 +51,6 @@ def load_shipped(spec: str = "mnist5k", root: str | Path | None = None) -> dict[
         if not (path / "config.json").is_file():
             raise ExplorerError(f"missing checkpoint {path}; train it with `explorer ship --only {spec}/{name}`")
         models[method], _ = load_checkpoint(path)
-    return models
-
-
-def train_models(dataset: Dataset, dim: int = 16, noise: str = "gaussian", level: float = 0.4,
-                 train_config: TrainConfig | None = None,
-                 hidden: tuple[int, ...] = (256, 128)) -> dict[str, Autoencoder]:
-    """Train a denoising AE and a plain AE of the same MLP architecture, and fit PCA, on dataset's train split."""
-    if noise not in NOISE_KINDS:
-        raise ExplorerError(f"unknown noise {noise!r}; choose one of {', '.join(NOISE_KINDS)}")
-    shape = dataset.image_shape
-    fit_idx, val_idx = dataset.validation_split()
-    x_fit, x_val = dataset.images[fit_idx], dataset.images[val_idx]
-    models: dict[str, Autoencoder] = {}
-    for method, family, opts in (("denoising AE", "denoising-ae", {"noise": noise, "noise_level": level}),
-                                 ("plain AE", "mlp-ae", {})):
-        model = build_model(ModelConfig.create(family, shape, dim, hidden=hidden, **opts))  # both on the mlp backbone
-        fit(model, x_fit, x_val, train_config)  # chosen on validation: the held-out digits are only scored
-        models[method] = model.cpu().eval()
-    models["PCA"] = build_model(ModelConfig("pca", shape, dim)).fit(dataset.x_train)  # PCA chooses nothing
     return models
 
 

@@ -45,8 +45,8 @@ def show_ood_gauge(sel, image: torch.Tensor) -> None:
     cols = st.columns(2 if pca_reference is not None else 1)
     cols[0].metric(f"{sel.label}: error percentile", f"{g.percentile:.1f}", help=f"error {g.error:.1f}; "
                    f"{reference.percentile_cut:g}th percentile of held-out errors {reference.threshold:.1f}")
-    cols[0].plotly_chart(view_figure(proj.points_, clicked=g.spot, title=f"The query (x) on the {MAP_METHODS[proj.method]} "
-                                     f"map of the {sel.label} codes", **style), key="similar_ood_model_map")
+    title = f"The query (x) on the {MAP_METHODS[proj.method]} map of the {sel.label} codes"
+    cols[0].plotly_chart(view_figure(proj.points_, clicked=g.spot, title=title, **style), key="similar_ood_model_map")
     if pca_reference is not None:
         cols[1].metric(f"PCA d={sel.model.dim}: error percentile", f"{g.pca_percentile:.1f}",
                        help=f"error {g.pca_error:.1f}; {pca_reference.percentile_cut:g}th percentile of held-out "

@@ -152,7 +152,8 @@ def model_card(sel: Selection) -> None:
     lines = [f"**{sel.model.family}**, code size d = {sel.model.dim}",
              f"{len(sel.dataset)} images {tuple(sel.dataset.image_shape)}, {len(sel.dataset.test_idx)} held out"]
     if "recon_sse" in m:
-        lines.append(f"held-out error **{m['recon_sse']:.2f}** vs PCA **{p.get('recon_sse', float('nan')):.2f}** (sum of squares per image)")
+        pca_error = p.get("recon_sse", float("nan"))
+        lines.append(f"held-out error **{m['recon_sse']:.2f}** vs PCA **{pca_error:.2f}** (sum of squares per image)")
     if "knn_acc" in m:
         lines.append(f"kNN accuracy {m['knn_acc']:.3f} vs PCA {p.get('knn_acc', float('nan')):.3f}")
     if sel.model.sparse_code and "active_fraction" in m:

@@ -1,4 +1,5 @@
-"""Latent map in a real Chromium: both maps render, a click on a point shows its image and highlights it on the other map."""
+"""Latent map in a real Chromium: both maps render; a click on a point shows its image and highlights it on the
+other map."""
 
 import re
 
@@ -26,12 +27,15 @@ class PlotGeometry:
         g = page.evaluate(GEOMETRY, i)
         self.g, self.names = g, g["names"]
         self.ids = np.concatenate([t["id"] for t in g["data"]]).astype(int)
-        self.xy = np.column_stack([np.concatenate([t["x"] for t in g["data"]]), np.concatenate([t["y"] for t in g["data"]])])
+        xs, ys = (np.concatenate([t[axis] for t in g["data"]]) for axis in ("x", "y"))
+        self.xy = np.column_stack([xs, ys])
         self.px = np.column_stack(self.to_px(self.xy[:, 0], self.xy[:, 1]))
 
     def to_px(self, x, y):
         (x0, x1), (y0, y1), g = self.g["xr"], self.g["yr"], self.g
-        return g["left"] + (np.asarray(x) - x0) / (x1 - x0) * g["width"], g["top"] + (y1 - np.asarray(y)) / (y1 - y0) * g["height"]
+        px = g["left"] + (np.asarray(x) - x0) / (x1 - x0) * g["width"]
+        py = g["top"] + (y1 - np.asarray(y)) / (y1 - y0) * g["height"]
+        return px, py
 
     def to_data(self, px, py):
         (x0, x1), (y0, y1), g = self.g["xr"], self.g["yr"], self.g

@@ -27,5 +27,6 @@ def test_checkpoint_choice_survives_page_switch(page, app_url):
     page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Compare").click()
     page.wait_for_url("**/compare")
     wait_for_app(page)
-    expect(sidebar(page)).to_contain_text("vae, code size d = 2", timeout=30_000)  # the model card of the chosen checkpoint
+    # the model card of the chosen checkpoint
+    expect(sidebar(page)).to_contain_text("vae, code size d = 2", timeout=30_000)
     assert page.locator('[data-testid="stException"]').count() == 0

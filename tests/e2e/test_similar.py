@@ -38,7 +38,7 @@ def test_click_on_a_point_shows_its_neighbours(page, app_url):
     open_page(page, app_url, "similar")
     chart = page.locator('[data-testid="stPlotlyChart"]')
     chart.wait_for()
-    page.wait_for_function("() => document.querySelector('.js-plotly-plot') && document.querySelector('.js-plotly-plot')._fullData")
+    page.wait_for_function("() => document.querySelector('.js-plotly-plot')?._fullData")
     chart.scroll_into_view_if_needed()
     target = page.evaluate(RIGHTMOST_POINT_JS)
     assert captions(page)[0].startswith("query: image 9,")  # the default before any click
