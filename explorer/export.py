@@ -129,12 +129,6 @@ def map_points(codes: np.ndarray, ckpt_dir=None, method: str | None = None) -> t
     return points.astype(np.float32), method
 
 
-def stored_map_methods(ckpt_dir) -> list[str]:
-    """Maps already computed and stored beside the checkpoint (<ckpt>/projections/<method>.npz)."""
-    folder = Path(ckpt_dir) / "projections"
-    return sorted(p.stem for p in folder.glob("*.npz") if not p.name.startswith(".")) if folder.is_dir() else []
-
-
 def _label_text(frame: pd.DataFrame) -> np.ndarray | None:
     if "class" in frame:
         return frame["class"].astype(str).to_numpy()

@@ -37,7 +37,7 @@ def map_png(path: str, method: str, _points, _frame, title: str) -> bytes:
 
 st.subheader("2-D map")
 linear = "direct" if codes.shape[1] == 2 else "pca"
-methods = [linear] + [m for m in export.stored_map_methods(sel.path) if m not in ("direct", "pca")]
+methods = [linear] + [m for m in sel.checkpoint.stored_maps if m not in ("direct", "pca")]
 method = st.selectbox("Map", methods, key="export_map",
                       help="The codes themselves at d = 2, else PCA of the codes; UMAP / t-SNE once the "
                            "Latent map page has computed and stored them.")

@@ -116,6 +116,10 @@ def test_a_checkpoint_reads_its_config_once_and_knows_its_dataset(tmp_path, digi
     assert codes.shape == (1797, 3) and ckpt.codes_path.is_file()
     assert ckpt.map_path("umap") == path / "projections" / "umap.npz" and ckpt.stored_maps == []
     assert ckpt.index_path("cosine") == path / "neighbors" / "cosine.npz"
+    ckpt.map_path("umap").parent.mkdir()
+    for name in ("umap.npz", "pca.npz", ".umap.tmp.npz", "notes.npz"):  # a temporary file and an unknown method
+        (ckpt.map_path("umap").parent / name).write_bytes(b"")
+    assert ckpt.stored_maps == ["pca", "umap"]  # in MAP_METHODS order
     assert reads == ["mlp-ae-d3"]  # one read of config.json, whatever was asked
 
 

@@ -98,14 +98,6 @@ def test_map_points_direct_and_pca(codes, tmp_path):
     np.testing.assert_allclose(np.diag(cov), top2, rtol=1e-3)
 
 
-def test_stored_map_methods(tmp_path):
-    assert export.stored_map_methods(tmp_path) == []
-    (tmp_path / "projections").mkdir()
-    for name in ("umap.npz", "pca.npz", ".umap.tmp.npz"):
-        (tmp_path / "projections" / name).write_bytes(b"")
-    assert export.stored_map_methods(tmp_path) == ["pca", "umap"]
-
-
 def test_map_html_and_png(codes, frame):
     points = codes[:, :2]
     html = export.map_html(points, frame, "digits test map").decode()
