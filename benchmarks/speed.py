@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from explorer.checkpoints import SHIPPED_ROOT, read_config
+from explorer.checkpoints import read_config
+from explorer.dataroots import SHIPPED_ROOT
 from explorer.datasets import load_dataset
 from explorer.evaluate import reconstruct
 from explorer.metrics import recon_sse

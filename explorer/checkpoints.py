@@ -8,26 +8,25 @@ checkpoint. A Checkpoint is the handle the CLI and the app use: its config read 
 from __future__ import annotations
 
 import json
-import os
 import platform
 import re
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from explorer import neighbors
 from explorer.atomic import atomic_write_dir
+from explorer.codes import CODES, codes_for
+from explorer.dataroots import checkpoint_root
+from explorer.datasets import load_dataset
 from explorer.errors import ExplorerError
 from explorer.models.base import Autoencoder, ModelConfig, build_model
+from explorer.project import MAP_METHODS, methods_for, project, projection_path
 
-SHIPPED_ROOT = Path(__file__).resolve().parent.parent / "checkpoints"
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-
-
-def checkpoint_root() -> Path:
-    """Where checkpoints live: $EXPLORER_CHECKPOINTS, else the shipped checkpoints/ folder."""
-    return Path(os.environ.get("EXPLORER_CHECKPOINTS") or SHIPPED_ROOT)
 
 
 def checkpoint_name(family: str, dim: int) -> str:
@@ -176,8 +175,6 @@ class Checkpoint:
 
     def load_dataset(self, data_root=None, progress=None):
         """The dataset it was trained on, with the options it was trained with."""
-        from explorer.datasets import load_dataset
-
         image_size, color = self.dataset_options
         return load_dataset(self.spec, data_root=data_root, image_size=image_size, color=color, progress=progress)
 
@@ -244,32 +241,33 @@ class Checkpoint:
     # -- what is stored beside it ---------------------------------------------------------------------
     @property
     def codes_path(self) -> Path:
-        from explorer.codes import CODES
-
         return self.path / CODES
 
     def codes(self, model: Autoencoder, dataset, progress=None):
         """The codes (N, d) of every image: stored, or computed and stored now (explorer.codes)."""
-        from explorer.codes import codes_for
-
         return codes_for(self.path, model, dataset, progress)
 
     def map_path(self, method: str) -> Path:
-        from explorer.project import projection_path
-
         return projection_path(self.path, method)
 
     @property
     def stored_maps(self) -> list[str]:
         """The map methods with a file stored beside it (each is checked against the codes when read)."""
-        from explorer.project import MAP_METHODS
-
         return [m for m in MAP_METHODS if self.map_path(m).is_file()]
 
-    def index_path(self, metric: str = "euclidean") -> Path:
-        from explorer.neighbors import index_path
+    def store_maps(self, dataset=None, methods=("pca", "umap")) -> dict[str, Path]:
+        """Compute and store the maps of its codes, so the app opens on them at once; dataset: the one it was
+        trained on, when already loaded. d = 2 is shown directly, and PCA of it would only rotate it."""
+        dataset = dataset if dataset is not None else self.load_dataset()
+        model = self.load_model(dataset.image_shape)
+        codes = np.asarray(self.codes(model, dataset))
+        kept = [m for m in methods if m in methods_for(codes.shape[1]) and not (m == "pca" and codes.shape[1] == 2)]
+        for method in kept:
+            project(codes, method, self.path)
+        return {method: self.map_path(method) for method in kept}
 
-        return index_path(self.path, metric)
+    def index_path(self, metric: str = "euclidean") -> Path:
+        return neighbors.index_path(self.path, metric)
 
 
 def list_checkpoints(root: str | Path | None = None) -> list[Path]:

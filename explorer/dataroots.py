@@ -1,4 +1,5 @@
-"""The folders a path typed in the app may point into (the CLI is not restricted).
+"""The folders the app reads: the checkpoint root, and the data roots a path typed in the app may point into
+(the CLI is not restricted).
 
 A visitor of the app must not make the server read any file it can reach, so a typed path is resolved
 (symlinks and `..` followed) and accepted only when it lands inside one of the data roots:
@@ -15,6 +16,12 @@ from explorer.errors import ExplorerError
 
 ENV = "EXPLORER_DATA_ROOTS"
 PROJECT_DATA = Path(__file__).resolve().parents[1] / "data"
+SHIPPED_ROOT = Path(__file__).resolve().parents[1] / "checkpoints"
+
+
+def checkpoint_root() -> Path:
+    """Where checkpoints live: $EXPLORER_CHECKPOINTS, else the shipped checkpoints/ folder."""
+    return Path(os.environ.get("EXPLORER_CHECKPOINTS") or SHIPPED_ROOT)
 
 
 def data_roots() -> list[Path]:

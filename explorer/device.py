@@ -1,6 +1,7 @@
-"""Pick the fastest available torch device."""
+"""Torch devices: the fastest one available, and the one a model lives on."""
 
 import torch
+from torch import nn
 
 
 def best_device() -> torch.device:
@@ -9,3 +10,8 @@ def best_device() -> torch.device:
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """Where the model's tensors live (PCA has buffers but no parameters)."""
+    return next(iter(model.state_dict().values())).device

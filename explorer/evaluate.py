@@ -10,16 +10,13 @@ import torch
 from explorer import metrics
 from explorer.datasets import Dataset
 from explorer.datasets.images import Images, as_images
+from explorer.device import model_device
 from explorer.models.base import Autoencoder
+from explorer.train import evaluate_loss
 
 TRUST_MAX = 2000  # trustworthiness is O(n^2); measure on at most this many held-out images
 # kNN accuracy is scored on at most this many held-out images (evenly spaced), against all training codes
 KNN_MAX = 10_000
-
-
-def model_device(model: Autoencoder) -> torch.device:
-    """Where the model's tensors live (PCA has buffers but no parameters)."""
-    return next(iter(model.state_dict().values())).device
 
 
 @torch.no_grad()
@@ -84,8 +81,6 @@ def evaluate_model(model: Autoencoder, dataset: Dataset, codes: np.ndarray | Non
     out["active_fraction"] = metrics.active_fraction(z_test.numpy())
     out["dead_units"] = metrics.dead_units(z_test.numpy())
     if model.samples_prior:  # an ELBO: its loss is a bound on the likelihood under the prior
-        from explorer.train import evaluate_loss
-
         torch.manual_seed(0)
         out["elbo"] = evaluate_loss(model, x_test)["elbo"]
     if model.baseline:

@@ -331,21 +331,3 @@ def map_metrics(points, dataset, trust_max: int = 2000) -> dict[str, float]:
     test = dataset.test_idx[:trust_max]  # trustworthiness is O(n^2)
     out["trustworthiness"] = metrics.trustworthiness(dataset.images[test].numpy(), points[test])
     return out
-
-
-def precompute(ckpt, dataset=None, methods=("pca", "umap")) -> dict[str, Path]:
-    """Compute and store the maps of one checkpoint's codes (so the app opens on them at once).
-    ckpt: a Checkpoint or its folder; dataset: the one it was trained on, when already loaded."""
-    from explorer.checkpoints import Checkpoint
-
-    ckpt = ckpt if isinstance(ckpt, Checkpoint) else Checkpoint(ckpt)
-    dataset = dataset if dataset is not None else ckpt.load_dataset()
-    model = ckpt.load_model(dataset.image_shape)
-    codes = np.asarray(ckpt.codes(model, dataset))
-    out = {}
-    for method in methods:
-        if method not in methods_for(codes.shape[1]) or (method == "pca" and codes.shape[1] == 2):
-            continue  # d = 2 is shown directly; PCA of it is only a rotation
-        project(codes, method, ckpt.path)
-        out[method] = ckpt.map_path(method)
-    return out

@@ -57,7 +57,6 @@ def shipped_experiments() -> dict:
 def train_shipped(root=None, only: str | None = None) -> None:
     from explorer.checkpoints import Checkpoint
     from explorer.pipeline import train_checkpoint
-    from explorer.project import precompute
 
     for r in RECIPES:
         if only and only not in r.key:
@@ -65,9 +64,9 @@ def train_shipped(root=None, only: str | None = None) -> None:
         config = TrainConfig(epochs=r.epochs, batch_size=r.batch_size, lr=r.lr)
         path, m, result = train_checkpoint(r.dataset, r.family, r.dim, config, r.options, root=root)
         ckpt = Checkpoint(path)
-        precompute(ckpt)  # the app opens on stored maps instead of computing UMAP on first view
+        ckpt.store_maps()  # the app opens on stored maps instead of computing UMAP on first view
         if ckpt.pca_path not in (None, ckpt.path):
-            precompute(ckpt.pca())
+            ckpt.pca().store_maps()
         print(f"{r.key:<28} held-out error {m['recon_sse']:8.2f}  PCA {m['pca_recon_sse']:8.2f}  "
               f"ratio {m['recon_sse'] / m['pca_recon_sse']:.3f}  {result.seconds:6.1f} s", flush=True)
     for key, ship in shipped_experiments().items():

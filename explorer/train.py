@@ -25,8 +25,7 @@ from torch import nn
 from explorer import distributed
 from explorer.augment import random_flip
 from explorer.datasets.images import Images, as_images, to_float
-from explorer.device import best_device
-from explorer.evaluate import model_device
+from explorer.device import best_device, model_device
 from explorer.models.base import Autoencoder
 
 MIN_STEPS, MAX_STEPS = 3000, 20000  # the default budget's bounds (see default_steps)

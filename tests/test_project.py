@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from explorer import project as P
-from explorer.checkpoints import save_checkpoint
+from explorer.checkpoints import Checkpoint, save_checkpoint
 from explorer.errors import ExplorerError
 from explorer.models import ModelConfig, build_model
-from explorer.project import Projection, baseline_points, map_metrics, methods_for, precompute, projection_path
+from explorer.project import Projection, baseline_points, map_metrics, methods_for, projection_path
 
 
 @pytest.fixture(scope="module")
@@ -117,8 +117,8 @@ def test_map_metrics_on_real_digits(digits, pixels):
 @pytest.mark.slow
 def test_umap_map_beats_pca_and_is_precomputed_beside_a_checkpoint(tmp_path, digits):
     model = build_model(ModelConfig("pca", digits.image_shape, 16)).fit(digits.x_train)
-    ckpt = save_checkpoint(model, tmp_path / "pca-d16", {"dataset": "digits", "dataset_options": {}})
-    done = precompute(ckpt, digits, methods=("pca", "umap"))
+    path = save_checkpoint(model, tmp_path / "pca-d16", {"dataset": "digits", "dataset_options": {}})
+    done = Checkpoint(path).store_maps(digits, methods=("pca", "umap"))
     assert set(done) == {"pca", "umap"} and all(p.is_file() for p in done.values())
     assert all(p.stat().st_size < 40_000 for p in done.values())  # float32 points only: small
     codes = model.encode(digits.images[:]).detach().numpy()

@@ -19,7 +19,7 @@ class Identity2d(nn.Module):
     def __init__(self, dim: int = 2):
         super().__init__()
         self.dim = dim
-        self.register_buffer("anchor", torch.zeros(1))  # evaluate.model_device needs one tensor
+        self.register_buffer("anchor", torch.zeros(1))  # device.model_device needs one tensor
 
     def encode(self, x):
         return x.flatten(1)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from explorer.atomic import atomic_write_file, remove_dead_temps
+from explorer.dataroots import checkpoint_root
 from explorer.errors import ExplorerError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
@@ -49,11 +50,9 @@ def decode_image(source, size: int, color: str = "gray") -> np.ndarray:
 
 
 def cache_dir() -> Path:
-    """$EXPLORER_CACHE/folders, else .cache/folders beside the checkpoints (imported lazily: no cycle)."""
+    """$EXPLORER_CACHE/folders, else .cache/folders beside the checkpoints."""
     if os.environ.get("EXPLORER_CACHE"):
         return Path(os.environ["EXPLORER_CACHE"]) / "folders"
-    from explorer.checkpoints import checkpoint_root
-
     return checkpoint_root() / ".cache" / "folders"
 
 
