@@ -151,3 +151,17 @@ def test_a_pca_map_of_one_dimensional_codes_is_refused_in_one_line(tmp_path, cap
     err = capsys.readouterr().err.strip().splitlines()
     assert "needs codes with at least 2 dimensions" in err[-1] and not any("Traceback" in line for line in err)
     assert not (out / "projections" / "pca.npz").exists()
+
+
+def test_ship_retrains_one_recipe_with_its_baseline_and_their_maps(tmp_path, capsys):
+    from explorer.checkpoints import Checkpoint
+
+    assert main(["ship", "--only", "digits/mlp-ae-d2", "--root", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("digits/mlp-ae-d2") and len(printed.strip().splitlines()) == 1  # that recipe only
+    ckpt = Checkpoint(tmp_path / "digits" / "mlp-ae-d2")
+    assert ckpt.metrics["recon_sse"] < ckpt.config["pca_metrics"]["recon_sse"]  # it beats its baseline at d = 2
+    assert ckpt.pca_path == tmp_path / "digits" / "pca-d2"
+    for stored in (ckpt, ckpt.pca()):  # d = 2: the codes are their own map, so UMAP is the one map stored
+        assert stored.codes_path.is_file() and stored.stored_maps == ["umap"]
+    assert sorted(p.name for p in (tmp_path / "digits").iterdir()) == ["mlp-ae-d2", "pca-d2"]
