@@ -4,7 +4,6 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from explorer.errors import ExplorerError
 from explorer.experiments.base import RESULTS
 from explorer.experiments.disentangle import (
     DISENTANGLE_MODELS,
@@ -18,7 +17,7 @@ from explorer.experiments.disentangle import (
     traversal,
 )
 from explorer.ui.navigation import page_start
-from explorer.ui.runs import cancelled_notice, run_with_progress
+from explorer.ui.runs import cancelled_notice, run_with_progress, stored_run
 from explorer.ui.state import show_row, sidebar
 
 LABELS = {"dc-ign": "DC-IGN", "vae": "VAE (beta = 1)", "beta-vae": "beta-VAE"}
@@ -46,15 +45,8 @@ st.caption("DC-IGN (Kulkarni et al. 2015) trains on batches in which only one fa
 cancelled_notice("dis")
 
 path = default_disentangle_dir()
-results_file = path / RESULTS
-if not results_file.is_file():
-    st.info("No disentanglement models yet: train them below (or run `explorer disentangle`).")
-else:
-    try:
-        run = cached_run(str(path), results_file.stat().st_mtime)
-    except ExplorerError as exc:
-        st.error(str(exc))
-        st.stop()
+run = stored_run(path, cached_run, "No disentanglement models yet: train them below (or run `explorer disentangle`).")
+if run is not None:
     res = run.results["methods"]
     cols = st.columns(len(DISENTANGLE_MODELS))
     for col, m in zip(cols, DISENTANGLE_MODELS):
@@ -89,7 +81,7 @@ else:
     st.plotly_chart(fig, key="dis_heatmap")
 
     st.subheader("Traversals: one row per code unit, swept over its range in the data")
-    x_ref, codes = cached_reference_codes(str(path), results_file.stat().st_mtime, method)
+    x_ref, codes = cached_reference_codes(str(path), (path / RESULTS).stat().st_mtime, method)
     index = st.number_input("Start from sprite", 0, len(x_ref) - 1, 0, key="dis_index")
     show_row(x_ref[index : index + 1], ["start"])
     grid = traversal(run.models[method], x_ref[index], codes)

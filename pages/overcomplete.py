@@ -2,8 +2,6 @@
 
 import streamlit as st
 
-from explorer.errors import ExplorerError
-from explorer.experiments.base import RESULTS
 from explorer.experiments.overcomplete import (
     KIND_LABELS,
     LABELS,
@@ -19,7 +17,7 @@ from explorer.experiments.overcomplete import (
     train_overcomplete,
 )
 from explorer.ui.navigation import page_start
-from explorer.ui.runs import cancelled_notice, run_with_progress
+from explorer.ui.runs import cancelled_notice, run_with_progress, stored_run
 from explorer.ui.state import cached_dataset, show_row, sidebar
 
 
@@ -44,16 +42,9 @@ st.caption("A code wider than the 784 pixels could simply copy its input (the id
 
 cancelled_notice("oc")
 
-path = default_overcomplete_dir()
-results_file = path / RESULTS
-if not results_file.is_file():
-    st.info("No over-complete results yet: train them below (or run `explorer overcomplete`).")
-else:
-    try:
-        run = cached_run(str(path), results_file.stat().st_mtime)
-    except ExplorerError as exc:
-        st.error(str(exc))
-        st.stop()
+run = stored_run(default_overcomplete_dir(), cached_run,
+                 "No over-complete results yet: train them below (or run `explorer overcomplete`).")
+if run is not None:
     c, t = run.config, run.config.train
     st.subheader("Finding")
     for line in finding(run.results):

@@ -20,10 +20,13 @@ from explorer.experiments.base import (
     register,
     save_run,
 )
+from explorer.experiments.disentangle import default_disentangle_dir
+from explorer.experiments.overcomplete import default_overcomplete_dir
 from explorer.experiments.swap import SwapConfig, train_swap
 from explorer.models import ModelConfig, build_model
 from explorer.shipped import shipped_experiments
 from explorer.train import TrainConfig
+from tests.apptest import open_app_page
 
 
 @dataclass
@@ -135,3 +138,18 @@ def test_the_table_drives_the_cli_ship_and_the_app(tmp_path, capsys, monkeypatch
         cli.main(["toy", "--width", "many"])
     # the app's Experiments section lists the table's pages in its order
     assert [e.page for e in experiments().values()][-1] == "toy"
+
+
+@pytest.mark.parametrize("page, folder, missing", [
+    ("pages/disentangle.py", default_disentangle_dir, "No disentanglement models"),
+    ("pages/overcomplete.py", default_overcomplete_dir, "No over-complete results"),
+])
+def test_a_page_without_its_run_says_what_to_do_and_a_damaged_one_is_one_error(page, folder, missing, tmp_path,
+                                                                               monkeypatch):
+    monkeypatch.setenv("EXPLORER_CHECKPOINTS", str(tmp_path))
+    at = open_app_page(page, timeout=120)
+    assert not at.exception and any(missing in i.value for i in at.info)
+    folder(tmp_path).mkdir(parents=True)
+    (folder(tmp_path) / "results.json").write_text("{")
+    at.run()
+    assert not at.exception and len(at.error) == 1 and "corrupt" in at.error[0].value

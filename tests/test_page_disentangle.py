@@ -56,9 +56,3 @@ def test_page_shows_the_stored_mig_table_heat_map_and_traversals():
     at.number_input(key="dis_index").set_value(7).run()
     assert not at.exception and len(at.get("image")) == 1 + dim
 
-
-def test_missing_results_say_what_to_do(tmp_path, monkeypatch):
-    monkeypatch.setenv("EXPLORER_CHECKPOINTS", str(tmp_path))
-    at = open_page()
-    assert not at.exception
-    assert any("No disentanglement models" in i.value for i in at.info)

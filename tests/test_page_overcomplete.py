@@ -41,23 +41,6 @@ def test_page_shows_the_table_the_finding_and_the_images():
     assert not at.exception and len(at.get("image")) == n_images
 
 
-def test_missing_results_say_what_to_do(tmp_path, monkeypatch):
-    monkeypatch.setenv("EXPLORER_CHECKPOINTS", str(tmp_path))
-    at = open_page()
-    assert not at.exception
-    assert any("No over-complete results" in i.value for i in at.info)
-
-
-def test_corrupt_results_are_one_error(tmp_path, monkeypatch):
-    path = default_overcomplete_dir(tmp_path)
-    path.mkdir(parents=True)
-    (path / "results.json").write_text("{")
-    monkeypatch.setenv("EXPLORER_CHECKPOINTS", str(tmp_path))
-    at = open_page()
-    assert not at.exception
-    assert len(at.error) == 1 and "corrupt" in at.error[0].value
-
-
 @pytest.mark.slow
 def test_retrain_button_writes_results(tmp_path, monkeypatch):
     monkeypatch.setenv("EXPLORER_CHECKPOINTS", str(tmp_path))

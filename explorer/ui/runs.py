@@ -7,11 +7,12 @@ the page run that follows says so."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import streamlit as st
 
 from explorer.errors import ExplorerError
-from explorer.experiments.base import Progress
+from explorer.experiments.base import RESULTS, Progress
 
 
 def _job(key: str) -> str:
@@ -23,6 +24,20 @@ def cancelled_notice(key: str) -> None:
     if st.session_state.get(_job(key)) == "running":
         st.session_state[_job(key)] = "cancelled"
         st.warning("Training cancelled; nothing was saved.")
+
+
+def stored_run(folder: Path, load: Callable, missing: str):
+    """The run stored in folder, through the page's cached load(folder, mtime of its results); None after saying
+    `missing` when there is none yet. A damaged run stops the page with its one-line error."""
+    results = folder / RESULTS
+    if not results.is_file():
+        st.info(missing)
+        return None
+    try:
+        return load(str(folder), results.stat().st_mtime)
+    except ExplorerError as exc:
+        st.error(str(exc))
+        st.stop()
 
 
 def run_with_progress(run: Callable, config, key: str, stages: Sequence[str] = (),
