@@ -22,33 +22,28 @@ def _flat(xb: torch.Tensor) -> torch.Tensor:
     return xb.flatten(1).double()
 
 
-def _mean_and_variance(x: Images, batch_size: int) -> tuple[torch.Tensor, float]:
-    """The pixel mean (D,) and the total variance (trace of the covariance, biased), in one pass."""
-    shift, total, sq = None, 0.0, 0.0
+def _moments(x: Images, batch_size: int, covariance: bool) -> tuple[torch.Tensor, float, torch.Tensor | None]:
+    """The pixel mean (D,), the total variance (trace of the covariance, biased) and, if asked, the covariance
+    (D, D), in one pass."""
+    shift, total, sq, scatter = None, 0.0, 0.0, 0.0
     for xb in x.batches(batch_size):
         xb = _flat(xb)
         shift = xb.mean(0) if shift is None else shift
         centred = xb - shift
         total = total + centred.sum(0)
         sq += float(centred.pow(2).sum())
+        if covariance:
+            scatter = scatter + centred.T @ centred
     n = len(x)
     delta = total / n
-    return shift + delta, sq / n - float(delta.pow(2).sum())
+    cov = scatter / n - torch.outer(delta, delta) if covariance else None
+    return shift + delta, sq / n - float(delta.pow(2).sum()), cov
 
 
-def _exact(x: Images, k: int, batch_size: int):
-    """(mean, total variance, top-k variances, top-k components) from the covariance, in one pass."""
-    shift, total, scatter = None, 0.0, 0.0
-    for xb in x.batches(batch_size):
-        xb = _flat(xb)
-        shift = xb.mean(0) if shift is None else shift
-        centred = xb - shift
-        total = total + centred.sum(0)
-        scatter = scatter + centred.T @ centred
-    delta = total / len(x)
-    cov = scatter / len(x) - torch.outer(delta, delta)
+def _exact(cov: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The top-k variances and components of the covariance."""
     var, vecs = torch.linalg.eigh(cov)  # ascending
-    return shift + delta, float(cov.trace()), var.flip(0)[:k].clamp_min(0), vecs.flip(1)[:, :k].T
+    return var.flip(0)[:k].clamp_min(0), vecs.flip(1)[:, :k].T
 
 
 def _randomized(x: Images, mean: torch.Tensor, k: int, batch_size: int):
@@ -94,11 +89,9 @@ class PCAModel(Autoencoder):
         x = as_images(x)
         n, D = len(x), self.config.n_pixels
         k = min(self.dim, n, D)  # d may exceed what the data allows; extra rows stay zero
-        if D <= EXACT_MAX_PIXELS:
-            mean, total_var, var, comps = _exact(x, k, batch_size)
-        else:
-            mean, total_var = _mean_and_variance(x, batch_size)
-            var, comps = _randomized(x, mean, k, batch_size)
+        exact = D <= EXACT_MAX_PIXELS
+        mean, total_var, cov = _moments(x, batch_size, covariance=exact)
+        var, comps = _exact(cov, k) if exact else _randomized(x, mean, k, batch_size)
         var = var * n / max(n - 1, 1)  # unbiased, as scikit-learn reports it
         self.mean_.copy_(mean.float())
         self.components_[:k] = _sign_fixed(comps).float()
