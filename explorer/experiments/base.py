@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from explorer.atomic import atomic_write_dir
-from explorer.checkpoints import checkpoint_root, load_checkpoint, save_checkpoint, versions
+from explorer.checkpoints import checkpoint_root, cpu_state, load_checkpoint, save_checkpoint, versions
 from explorer.errors import ExplorerError
 from explorer.train import TrainConfig, TrainLog
 
@@ -113,8 +113,6 @@ def save_run(folder: str | Path, experiment: str, config, results: dict,
     <key>/, whose config.json gets meta and the experiment's name); meta: extra keys of the run's config.json."""
     from safetensors.torch import save_file
 
-    from explorer.checkpoints import cpu_state
-
     folder, meta = Path(folder), meta or {}
     stored = config.to_dict() if hasattr(config, "to_dict") else asdict(config) if is_dataclass(config) else config
 
@@ -157,6 +155,11 @@ def _legacy_config(meta: dict, results: dict) -> dict:
     raise KeyError("config")
 
 
+def corrupt(folder: Path, what: str, exc: Exception) -> ExplorerError:
+    """The one-line error for a run folder whose weights or results do not fit its config."""
+    return ExplorerError(f"{folder}: corrupt {what} ({type(exc).__name__}); retrain it")
+
+
 def load_run(folder: str | Path, experiment: str, what: str | None = None) -> StoredRun:
     """Read a run folder's config and results (json only: nothing is unpickled). A missing folder says which
     command makes it; a damaged one says so in one line."""
@@ -169,13 +172,8 @@ def load_run(folder: str | Path, experiment: str, what: str | None = None) -> St
         meta = json.loads((folder / CONFIG).read_text()) if (folder / CONFIG).is_file() else {}
         config = meta.pop("config", None) or _legacy_config(meta, results)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ExplorerError(f"{folder}: corrupt {what} ({type(exc).__name__}); retrain it") from None
+        raise corrupt(folder, what, exc) from None
     return StoredRun(folder, config, results, meta)
-
-
-def corrupt(folder: Path, what: str, exc: Exception) -> ExplorerError:
-    """The one-line error for a run folder whose weights or results do not fit its config."""
-    return ExplorerError(f"{folder}: corrupt {what} ({type(exc).__name__}); retrain it")
 
 
 # ----- the table --------------------------------------------------------------------------------------------

@@ -232,12 +232,11 @@ class PretrainRun:
 def pretrain(config: PretrainConfig, progress: Progress | None = None, checkpoint: str | Path = "",
              data_root: str | None = None) -> PretrainRun:
     """The experiment on one checkpoint: its encoder against random init at every label budget."""
-    from explorer.checkpoints import load_checkpoint, read_config
-    from explorer.datasets import load_dataset
+    from explorer.checkpoints import Checkpoint
 
-    stored = read_config(checkpoint)
-    dataset = load_dataset(stored["dataset"], data_root=data_root, **stored.get("dataset_options", {}))
-    model, _ = load_checkpoint(checkpoint, dataset.image_shape)
+    ckpt = Checkpoint(checkpoint)
+    dataset = ckpt.load_dataset(data_root)
+    model = ckpt.load_model(dataset.image_shape)
     frame = run_pretrain(model, dataset, seeds=tuple(range(config.seeds)), steps=config.train.steps,
                          progress=progress)
     return PretrainRun(Path(checkpoint), config, frame)
